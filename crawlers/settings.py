@@ -1,0 +1,39 @@
+"""Scrapy settings: polite by default, configured from PRESSMON_* variables."""
+
+from __future__ import annotations
+
+import os
+
+from pressmon.config import Config
+
+_config = Config.from_env()
+
+BOT_NAME = "pressmon"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+USER_AGENT = _config.user_agent
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = _config.crawl_delay
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = max(_config.crawl_delay, 0.1)
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = _config.download_timeout
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+CLOSESPIDER_ERRORCOUNT = 20
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+HTTPCACHE_ENABLED = False
+LOG_LEVEL = os.environ.get("PRESSMON_CRAWL_LOG_LEVEL", "INFO")
+
+ITEM_PIPELINES = {"crawlers.pipelines.RawPagePipeline": 100}
+EXTENSIONS = {"crawlers.pipelines.CrawlRunRecorder": 100}
+
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,1 @@
+"""One spider per source. Scrapy's spider list is the registry of sources."""

@@ -1,0 +1,102 @@
+"""
+### pressmon nightly
+
+Every night at 02:00 Beijing time: crawl each enabled source (one mapped task per source, each in its own
+Scrapy process, so one broken site fails only its own task), then parse, deduplicate and tag what was fetched,
+send alert digests, and write the run's summary to `crawl_runs`.
+
+All logic lives in `pressmon.steps`; configuration comes from `PRESSMON_*` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, get_current_context, task
+
+RETRIES = int(os.environ.get("PRESSMON_TASK_RETRIES", "2"))
+
+
+def _config():
+    from pressmon.config import Config
+
+    return Config.from_env()
+
+
+def _failure_callbacks() -> list:
+    recipient = os.environ.get("PRESSMON_FAILURE_EMAIL")
+    if not recipient:
+        return []
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    return [
+        SmtpNotifier(
+            to=recipient,
+            smtp_conn_id=os.environ.get("PRESSMON_SMTP_CONN_ID", "smtp_default"),
+            subject="pressmon: task {{ ti.task_id }} failed in {{ dag_run.run_id }}",
+        )
+    ]
+
+
+@dag(
+    dag_id="pressmon_nightly",
+    schedule=CronTriggerTimetable("0 2 * * *", timezone="Asia/Shanghai"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["pressmon", "crawl", "alerts"],
+    doc_md=__doc__,
+    default_args={
+        "owner": "pressmon",
+        "retries": RETRIES,
+        "retry_delay": timedelta(minutes=5),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": _failure_callbacks(),
+    },
+)
+def pressmon_nightly():
+    @task
+    def start_run() -> int:
+        from pressmon import steps
+
+        return steps.start_run(_config(), get_current_context()["run_id"])
+
+    @task
+    def enabled_sources() -> list[str]:
+        from pressmon import steps
+
+        return steps.enabled_sources(_config())
+
+    @task(execution_timeout=timedelta(hours=2))
+    def crawl(source: str, crawl_run_id: int) -> dict:
+        from pressmon import steps
+
+        return steps.crawl(_config(), source, crawl_run_id, progress=print)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(hours=2))
+    def process() -> dict:
+        from pressmon import steps
+
+        return steps.process(_config(), progress=print)
+
+    @task
+    def alert() -> dict:
+        from pressmon import steps
+
+        return steps.alert(_config(), progress=print)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def report(crawl_run_id: int) -> dict:
+        from pressmon import steps
+
+        return steps.report(_config(), crawl_run_id)
+
+    crawl_run_id = start_run()
+    crawled = crawl.partial(crawl_run_id=crawl_run_id).expand(source=enabled_sources())
+    processed = process()
+    alerted = alert()
+    crawled >> processed >> alerted >> report(crawl_run_id)
+
+
+pressmon_nightly()

@@ -1,0 +1,497 @@
+"""Extract a release from a page: CMS meta tags first, then known body containers, then text density."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import urljoin
+
+import lxml.etree
+import lxml.html
+
+from parsers import vocabulary as vocab
+from parsers.dates import date_in_url, find_date, parse_iso_like
+from parsers.decode import Decoded, decode_html
+from parsers.normalize import comparison_key
+
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SPACES = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
+SENTENCE_MARKS = re.compile(r"[。！？；，、]")
+HANZI = re.compile(r"[\u4e00-\u9fff]")
+TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|\s[-—–]\s|--|——)\s*")
+
+
+class ParseError(Exception):
+    """A page that cannot become a release; the reason says why, for the raw page's record."""
+
+
+class NotAnArticle(ParseError):
+    """The page is a list, home or empty page, not an article."""
+
+
+class ExtractionTimeout(ParseError):
+    """The page took longer than the per-page time cap."""
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """Limits and thresholds of extraction."""
+
+    max_chars: int = 3_000_000
+    max_seconds: float = 5.0
+    min_body_chars: int = 60
+    min_sentence_marks: int = 2
+    max_link_density: float = 0.5
+
+
+@dataclass(frozen=True)
+class Attachment:
+    url: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Speaker:
+    name: str
+    role: str | None
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What a page says: the release fields, and which method found the body."""
+
+    title: str
+    published_at: date | None
+    publisher: str | None
+    paragraphs: tuple[str, ...]
+    attachments: tuple[Attachment, ...] = ()
+    speakers: tuple[Speaker, ...] = ()
+    column: str | None = None
+    method: str = ""
+    encoding: str | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def body(self) -> str:
+        return "\n".join(self.paragraphs)
+
+    def as_json(self) -> dict[str, object]:
+        """Return the JSON contract of `pressmon extract`."""
+        return {
+            "title": self.title,
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "publisher": self.publisher,
+            "body": self.body,
+            "paragraphs": list(self.paragraphs),
+            "attachments": [{"url": a.url, "name": a.name} for a in self.attachments],
+            "speakers": [{"name": s.name, "role": s.role} for s in self.speakers],
+            "column": self.column,
+            "method": self.method,
+            "encoding": self.encoding,
+        }
+
+
+DEFAULT_OPTIONS = ExtractOptions()
+
+
+def extract_page(
+    body: bytes, url: str | None = None, content_type: str | None = None, options: ExtractOptions = DEFAULT_OPTIONS
+) -> Extraction:
+    """Decode the bytes of a page and extract its release.
+
+    Args:
+        body: the page as fetched.
+        url: the page's URL, for relative links and dates in paths.
+        content_type: the HTTP Content-Type header, if any.
+        options: limits and thresholds.
+
+    Raises:
+        NotAnArticle: a list, home or empty page.
+        ExtractionTimeout: the page exceeded the time cap.
+    """
+    decoded = decode_html(body[: options.max_chars * 4], content_type)
+    return extract(decoded.text, url, options, decoded=decoded)
+
+
+def extract(
+    html: str, url: str | None = None, options: ExtractOptions = DEFAULT_OPTIONS, *, decoded: Decoded | None = None
+) -> Extraction:
+    """Extract the release of an HTML page given as text."""
+    deadline = time.monotonic() + options.max_seconds
+    html = CONTROL_CHARS.sub("", html[: options.max_chars])
+    if not html.strip():
+        raise NotAnArticle("empty page")
+    root = _parse(html)
+    meta = _meta(root)
+    page_title = _text(root.find(".//title"))
+    for bad in root.xpath("//*[self::%s]" % " or self::".join(vocab.DROP_TAGS)):
+        bad.drop_tree()
+    _check(deadline)
+
+    title_node, title = _title(root, meta, page_title)
+    container, method = _container(root, options, deadline)
+    if container is None:
+        raise NotAnArticle("no block of article text on the page")
+    attachments = _attachments(container, root, url)
+    lines = _lines(container, deadline)
+    _check(deadline)
+    preamble = _preamble(root, container)
+
+    container_text = _text(container)
+    publisher = _publisher(meta, (preamble, container_text[:300], container_text[-300:]))
+    published = _published(meta, root, preamble, lines, url)
+    paragraphs = _clean(lines, title)
+    body_chars = sum(len(p) for p in paragraphs)
+    if body_chars < options.min_body_chars or len(SENTENCE_MARKS.findall("".join(paragraphs))) < options.min_sentence_marks:
+        raise NotAnArticle(f"too little article text ({body_chars} characters)")
+    if not title:
+        raise NotAnArticle("no title")
+    publisher = publisher or _conference_host(paragraphs)
+    return Extraction(
+        title=title,
+        published_at=published,
+        publisher=publisher,
+        paragraphs=tuple(paragraphs),
+        attachments=tuple(attachments),
+        speakers=tuple(_speakers(paragraphs)),
+        column=_first_meta(meta, vocab.META_COLUMN),
+        method=method,
+        encoding=decoded.encoding if decoded else None,
+    )
+
+
+# -- parsing helpers ------------------------------------------------------------------------------------
+
+
+def _parse(html: str) -> lxml.html.HtmlElement:
+    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, encoding=None, huge_tree=False)
+    try:
+        root = lxml.html.document_fromstring(html, parser=parser)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        raise NotAnArticle(f"not parseable as HTML: {exc}") from None
+    if root is None:
+        raise NotAnArticle("not parseable as HTML")
+    return root
+
+
+def _check(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise ExtractionTimeout("page took longer than the extraction time cap")
+
+
+def _text(node: lxml.html.HtmlElement | None) -> str:
+    if node is None:
+        return ""
+    return SPACES.sub(" ", node.text_content()).strip()
+
+
+def _meta(root: lxml.html.HtmlElement) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for node in root.iter("meta"):
+        key = (node.get("name") or node.get("property") or node.get("itemprop") or "").strip().lower()
+        value = SPACES.sub(" ", node.get("content") or "").strip()
+        if key and value and key not in meta:
+            meta[key] = value
+    return meta
+
+
+def _first_meta(meta: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    return next((meta[k] for k in keys if meta.get(k)), None)
+
+
+# -- title ----------------------------------------------------------------------------------------------
+
+
+def _title(root: lxml.html.HtmlElement, meta: dict[str, str], page_title: str) -> tuple[object, str]:
+    """Pick the headline: a heading the <title> confirms, else the CMS meta title, else the <title>."""
+    page_key = comparison_key(page_title)
+    headings = []
+    for xpath in vocab.TITLE_XPATHS:
+        for node in root.xpath(xpath):
+            text = _text(node)
+            if 4 <= len(text) <= 200 and len(node.xpath(".//a")) <= 1:
+                headings.append((node, text))
+    for node, text in headings:
+        key = comparison_key(text)
+        if key and key in page_key:
+            return node, text
+    meta_title = _first_meta(meta, vocab.META_TITLE)
+    if meta_title and meta.get("articletitle"):
+        return None, meta_title
+    page_part = _title_from_page_title(page_title)
+    for node, text in headings:
+        key = comparison_key(text)
+        if page_part and key and (key in comparison_key(page_part) or comparison_key(page_part) in key):
+            return node, text
+    if meta_title:
+        return None, _title_from_page_title(meta_title)
+    if page_part:
+        return None, page_part
+    return (headings[0] if headings else (None, ""))
+
+
+def _title_from_page_title(page_title: str) -> str:
+    parts = [p for p in TITLE_SPLIT.split(page_title) if p]
+    return max(parts, key=len) if parts else ""
+
+
+# -- body -----------------------------------------------------------------------------------------------
+
+
+def _container(
+    root: lxml.html.HtmlElement, options: ExtractOptions, deadline: float
+) -> tuple[lxml.html.HtmlElement | None, str]:
+    for xpath in vocab.BODY_XPATHS:
+        for node in root.xpath(xpath):
+            text = _own_text_length(node)
+            if text >= options.min_body_chars and _link_density(node) <= options.max_link_density:
+                return node, f"container {xpath}"
+    _check(deadline)
+    node = _densest(root, options, deadline)
+    return node, "density"
+
+
+def _own_text_length(node: lxml.html.HtmlElement) -> int:
+    return len(HANZI.findall(node.text_content()))
+
+
+def _link_density(node: lxml.html.HtmlElement) -> float:
+    total = len(SPACES.sub("", node.text_content()))
+    if total == 0:
+        return 1.0
+    linked = sum(len(SPACES.sub("", a.text_content())) for a in node.iter("a"))
+    return linked / total
+
+
+def _densest(root: lxml.html.HtmlElement, options: ExtractOptions, deadline: float) -> lxml.html.HtmlElement | None:
+    """Score text blocks by length and punctuation, credit parents (readability's idea), pick the best."""
+    scores: dict[lxml.html.HtmlElement, float] = {}
+    for count, node in enumerate(root.iter("p", "div", "td", "section", "article", "span", "font", "li")):
+        if count % 500 == 0:
+            _check(deadline)
+        own = _direct_text(node)
+        if len(own) < 20:
+            continue
+        marks = len(SENTENCE_MARKS.findall(own))
+        if marks == 0:
+            continue
+        score = 1 + marks + min(len(own) / 100, 3)
+        parent = node.getparent()
+        if node.tag in {"p", "span", "font", "li"} and parent is not None:
+            scores[parent] = scores.get(parent, 0) + score
+            grand = parent.getparent()
+            if grand is not None:
+                scores[grand] = scores.get(grand, 0) + score / 2
+        else:
+            scores[node] = scores.get(node, 0) + score
+            if parent is not None:
+                scores[parent] = scores.get(parent, 0) + score / 2
+    best, best_score = None, 0.0
+    for node, score in scores.items():
+        if node.tag in {"html", "body"}:
+            continue
+        adjusted = score * (1 - _link_density(node))
+        if adjusted > best_score:
+            best, best_score = node, adjusted
+    return best
+
+
+def _direct_text(node: lxml.html.HtmlElement) -> str:
+    parts = [node.text or ""]
+    for child in node:
+        if child.tag in {"br", "b", "strong", "span", "font", "em", "i", "u", "sup", "sub"}:
+            parts.append(child.text_content() if child.tag != "br" else "")
+        parts.append(child.tail or "")
+    return SPACES.sub("", "".join(parts))
+
+
+def _is_noise(node: lxml.html.HtmlElement) -> bool:
+    attrs = f"{node.get('class', '')} {node.get('id', '')}"
+    if attrs.strip() and vocab.NOISE_ATTR.search(attrs):
+        return len(HANZI.findall(node.text_content())) < 400 or _link_density(node) > 0.5
+    style = (node.get("style") or "").replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style
+
+
+def _lines(container: lxml.html.HtmlElement, deadline: float) -> list[str]:
+    """Return the container's text split at block boundaries, skipping boilerplate blocks."""
+    lines: list[str] = []
+    buffer: list[str] = []
+
+    def flush() -> None:
+        text = SPACES.sub(" ", "".join(buffer)).strip()
+        if text:
+            lines.append(text)
+        buffer.clear()
+
+    def walk(node: lxml.html.HtmlElement) -> None:
+        if not isinstance(node.tag, str):
+            return
+        if node is not container and _is_noise(node):
+            flush()
+            return
+        block = node.tag in vocab.BLOCK_TAGS
+        if block:
+            flush()
+        if node.text and node.tag != "br":
+            buffer.append(node.text)
+        for child in node:
+            walk(child)
+            if child.tail:
+                buffer.append(child.tail)
+        if block:
+            flush()
+
+    walk(container)
+    flush()
+    _check(deadline)
+    return lines
+
+
+def _clean(lines: list[str], title: str) -> list[str]:
+    """Drop furniture lines and the repeated title, and collapse blocks the page repeats."""
+    title_key = comparison_key(title)
+    kept = []
+    for line in lines:
+        if vocab.NOISE_LINES.match(line):
+            continue
+        if not kept and title_key and comparison_key(line) == title_key:
+            continue
+        kept.append(line)
+    return collapse_repeats(kept)
+
+
+def collapse_repeats(paragraphs: list[str], min_run: int = 3, min_run_chars: int = 200, min_single: int = 50) -> list[str]:
+    """Keep the first copy of any run of paragraphs the page repeats, and of any long paragraph repeated alone.
+
+    Short lines that recur naturally in a transcript ("谢谢。") survive unless they sit inside a repeated run.
+    """
+    keys = [comparison_key(p) for p in paragraphs]
+    first_at: dict[str, int] = {}
+    drop = [False] * len(paragraphs)
+    i = 0
+    while i < len(paragraphs):
+        key = keys[i]
+        j = first_at.get(key)
+        if key and j is not None and j < i:
+            run = 0
+            while i + run < len(keys) and j + run < i and keys[i + run] == keys[j + run]:
+                run += 1
+            run_chars = sum(len(keys[i + k]) for k in range(run))
+            if run >= min_run or run_chars >= min_run_chars or len(key) >= min_single:
+                for k in range(run):
+                    drop[i + k] = True
+                i += max(run, 1)
+                continue
+        first_at.setdefault(key, i)
+        i += 1
+    return [p for p, dropped in zip(paragraphs, drop, strict=True) if not dropped]
+
+
+def _preamble(root: lxml.html.HtmlElement, container: lxml.html.HtmlElement) -> str:
+    """Return the page text just before the body: where dates, 来源 and view counters sit."""
+    parts: list[str] = []
+    for node in root.iter():
+        if node is container:
+            break
+        if isinstance(node.tag, str):
+            if node.text:
+                parts.append(node.text)
+            if node.tail and not any(anc is container for anc in node.iterancestors()):
+                parts.append(node.tail)
+        if len(parts) > 4000:
+            parts = parts[-2000:]
+    return SPACES.sub(" ", " ".join(parts))[-800:]
+
+
+# -- fields ---------------------------------------------------------------------------------------------
+
+
+def _publisher(meta: dict[str, str], texts: tuple[str, ...]) -> str | None:
+    source = meta.get("contentsource") or meta.get("source")
+    if source:
+        return source.strip()
+    for text in texts:
+        match = vocab.PUBLISHER_LABEL.search(text)
+        if match:
+            return match.group(1).strip()
+    return None
+
+
+def _conference_host(paragraphs: list[str]) -> str | None:
+    for paragraph in paragraphs[:6]:
+        match = vocab.CONFERENCE_HOST.search(paragraph)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _published(
+    meta: dict[str, str], root: lxml.html.HtmlElement, preamble: str, lines: list[str], url: str | None
+) -> date | None:
+    for key in vocab.META_DATE:
+        if meta.get(key) and (parsed := parse_iso_like(meta[key])):
+            return parsed
+    for node in root.iter("time"):
+        if (value := node.get("datetime")) and (parsed := parse_iso_like(value)):
+            return parsed
+    labelled = re.compile(r"(?:发布时间|发布日期|发稿时间|发表时间|发布会日期|日期|时间)\s*[:：]\s*")
+    for text in (preamble, *lines[:3]):
+        for match in labelled.finditer(text):
+            parsed = find_date(text[match.end() : match.end() + 40])
+            if parsed:
+                return parsed
+    in_url = date_in_url(url)
+    if in_url:
+        return in_url
+    return find_date(preamble[-300:])
+
+
+def _attachments(
+    container: lxml.html.HtmlElement, root: lxml.html.HtmlElement, url: str | None
+) -> list[Attachment]:
+    found: dict[str, Attachment] = {}
+    scopes = [container]
+    parent = container.getparent()
+    if parent is not None:
+        scopes.append(parent)
+    for scope in scopes:
+        for link in scope.iter("a"):
+            href = (link.get("href") or "").strip()
+            if not href or not vocab.ATTACHMENT_SUFFIX.search(href):
+                continue
+            absolute = urljoin(url, href) if url else href
+            name = _text(link) or link.get("title") or href.rsplit("/", 1)[-1]
+            found.setdefault(absolute, Attachment(absolute, name))
+    return list(found.values())
+
+
+def _speakers(paragraphs: list[str]) -> list[Speaker]:
+    """Read the moderator's introduction of speakers; fall back to who takes turns."""
+    speakers: list[Speaker] = []
+    in_intro = False
+    for paragraph in paragraphs[:40]:
+        if vocab.SPEAKER_INTRO.search(paragraph):
+            in_intro = True
+            continue
+        if in_intro:
+            match = vocab.SPEAKER_LINE.match(paragraph.strip())
+            if match:
+                speakers.append(Speaker(match.group("name"), match.group("role").strip()))
+                continue
+            if speakers or vocab.SPEAKER_INTRO_END.match(paragraph):
+                break
+    if speakers:
+        return speakers
+    seen: dict[str, None] = {}
+    for paragraph in paragraphs:
+        match = vocab.TURN.match(paragraph)
+        if match and match.group("who") not in vocab.NOT_A_SPEAKER and not match.group("who").endswith("记者"):
+            seen.setdefault(match.group("who"), None)
+    return [Speaker(name, None) for name in seen] if len(seen) >= 1 and _looks_like_transcript(paragraphs) else []
+
+
+def _looks_like_transcript(paragraphs: list[str]) -> bool:
+    return any(p.startswith(("主持人：", "主持人:")) for p in paragraphs)

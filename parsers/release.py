@@ -1,0 +1,51 @@
+"""The whole pure path from page bytes to a release ready to store: decode, extract, fingerprint, tag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from parsers.extract import DEFAULT_OPTIONS, ExtractOptions, Extraction, extract_page
+from parsers.fingerprint import Fingerprint, fingerprint
+from parsers.tag import Tag, Tagger, tokens
+
+
+@dataclass(frozen=True)
+class ParsedRelease:
+    """A release as parsed from one page, before it meets the database."""
+
+    extraction: Extraction
+    fingerprint: Fingerprint
+    tokens: tuple[str, ...]
+    tags: tuple[Tag, ...]
+
+    @property
+    def search_text(self) -> str:
+        return " ".join(self.tokens)
+
+
+def parse_release(
+    body: bytes,
+    url: str | None,
+    content_type: str | None,
+    tagger: Tagger,
+    options: ExtractOptions = DEFAULT_OPTIONS,
+) -> ParsedRelease:
+    """Parse page bytes into a release with fingerprints and tags.
+
+    Raises:
+        parsers.extract.ParseError: the page is not an article or cannot be read.
+    """
+    extraction = extract_page(body, url, content_type, options)
+    return analyse(extraction, tagger)
+
+
+def analyse(extraction: Extraction, tagger: Tagger) -> ParsedRelease:
+    """Fingerprint and tag an extracted release."""
+    body_tokens = tokens(extraction.body)
+    title_tokens = tokens(extraction.title)
+    return ParsedRelease(
+        extraction=extraction,
+        fingerprint=fingerprint(extraction.title, extraction.body),
+        tokens=tuple(title_tokens + body_tokens),
+        tags=tuple(tagger.tag(extraction.title, extraction.body, body_tokens)),
+    )

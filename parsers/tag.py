@@ -1,0 +1,124 @@
+"""Tag a release by industry chain: jieba tokens matched against a scheme, scored with evidence."""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+
+import jieba
+
+from parsers.normalize import normalize_text
+from parsers.taxonomy import TERM_WEIGHTS, Scheme, load_scheme, scheme_codes, term_key, user_dictionary
+
+jieba.setLogLevel(logging.WARNING)
+_TOKENIZER_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class TagOptions:
+    """How points become a score, and which score makes a tag."""
+
+    title_weight: float = 4.0
+    # Body points are counted per this many characters, so a long transcript is not "about" everything.
+    chars_per_unit: int = 1500
+    # score = 1 - exp(-points / scale)
+    scale: float = 6.0
+    min_score: float = 0.5
+    max_count_per_term: int = 20
+
+
+@dataclass(frozen=True)
+class Tag:
+    chain: str
+    score: float
+    evidence: dict[str, object]
+
+    def as_json(self) -> dict[str, object]:
+        return {"chain": self.chain, "score": round(self.score, 4), "evidence": self.evidence}
+
+
+@cache
+def tokenizer() -> jieba.Tokenizer:
+    """Return a jieba tokenizer that knows every term of every scheme as one word."""
+    with _TOKENIZER_LOCK:
+        tok = jieba.Tokenizer()
+        tok.initialize()
+        schemes = [load_scheme(code) for code in scheme_codes()]
+        tok.load_userdict(io.StringIO(user_dictionary(schemes)))
+        return tok
+
+
+def tokens(text: str) -> list[str]:
+    """Segment normalised text into lower-case jieba tokens, dropping whitespace and punctuation."""
+    return [t.lower() for t in tokenizer().lcut(normalize_text(text)) if t.strip() and (t.isalnum() or len(t) > 1)]
+
+
+class Tagger:
+    """Score a release against every chain of one scheme."""
+
+    def __init__(self, scheme: Scheme | None = None, options: TagOptions | None = None):
+        self.scheme = scheme or load_scheme()
+        self.options = options or TagOptions()
+        self._terms: dict[str, list[tuple[str, str]]] = {}
+        for chain in self.scheme.chains:
+            for term, kind in chain.terms():
+                self._terms.setdefault(term, []).append((chain.name, kind))
+
+    def tag(self, title: str, body: str, body_tokens: list[str] | None = None) -> list[Tag]:
+        """Return the chains the release is about, strongest first."""
+        return [t for t in self.score_all(title, body, body_tokens) if t.score >= self.options.min_score]
+
+    def score_all(self, title: str, body: str, body_tokens: list[str] | None = None) -> list[Tag]:
+        """Return a scored Tag for every chain with any evidence, strongest first."""
+        title_hits = self._hits(tokens(title))
+        body_hits = self._hits(body_tokens if body_tokens is not None else tokens(body))
+        body_chars = len(body)
+        units = max(1.0, body_chars / self.options.chars_per_unit)
+        tags = []
+        for chain in {c for hits in (title_hits, body_hits) for c in hits}:
+            title_terms = title_hits.get(chain, {})
+            body_terms = body_hits.get(chain, {})
+            title_points = sum(self._weight(chain, t) * min(n, 2) for t, n in title_terms.items())
+            body_points = sum(
+                self._weight(chain, t) * (1 + math.log(min(n, self.options.max_count_per_term)))
+                for t, n in body_terms.items()
+            )
+            density = body_points / math.sqrt(units)
+            points = self.options.title_weight * title_points + density
+            score = 1 - math.exp(-points / self.options.scale)
+            tags.append(
+                Tag(
+                    chain=chain,
+                    score=score,
+                    evidence={
+                        "title": dict(title_terms),
+                        "body": dict(sorted(body_terms.items(), key=lambda kv: -kv[1])),
+                        "body_chars": body_chars,
+                        "title_points": round(title_points, 3),
+                        "body_points": round(body_points, 3),
+                        "density": round(density, 3),
+                    },
+                )
+            )
+        return sorted(tags, key=lambda t: (-t.score, t.chain))
+
+    def _hits(self, toks: list[str]) -> dict[str, dict[str, int]]:
+        counts = Counter(t for t in toks if t in self._terms)
+        hits: dict[str, dict[str, int]] = {}
+        for term, n in counts.items():
+            for chain, _kind in self._terms[term]:
+                hits.setdefault(chain, {})[term] = n
+        return hits
+
+    def _weight(self, chain: str, term: str) -> float:
+        return max(TERM_WEIGHTS[kind] for c, kind in self._terms[term] if c == chain)
+
+
+def term_key_of(text: str) -> str:
+    """Return how a user-supplied term (keyword, chain) is matched."""
+    return term_key(text)

@@ -1,0 +1,102 @@
+"""What the extractor knows about Chinese government and news pages, as data."""
+
+from __future__ import annotations
+
+import re
+
+# <meta> names, lower-cased, in order of trust. TRS and Hanweb gov CMSs write the first of each list.
+META_TITLE = ("articletitle", "og:title", "twitter:title", "title")
+META_DATE = (
+    "pubdate",
+    "publishdate",
+    "publish_date",
+    "article:published_time",
+    "og:release_date",
+    "firstpublishedtime",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.created",
+    "created",
+    "date",
+)
+META_PUBLISHER = ("contentsource", "source", "og:site_name")
+META_COLUMN = ("columnname", "column")
+
+# Body containers of common CMSs, tried in order; the first holding enough text wins.
+BODY_XPATHS = (
+    "//div[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')]",  # TRS WCM
+    "//div[@id='zoom']",  # Hanweb (大汉) and many provincial portals
+    "//div[@id='UCAP-CONTENT']",  # Kaipu UCAP
+    "//div[@class='pages_content']",  # gov.cn
+    "//div[contains(concat(' ', normalize-space(@class), ' '), ' detail-content ')]",
+    "//div[contains(concat(' ', normalize-space(@class), ' '), ' article-content ')]",
+    "//div[@id='endText']",  # NetEase
+    "//div[@id='detail']",  # Xinhua
+    "//div[@class='rm_txt_con']",  # People's Daily
+    "//div[@id='rwb_zw']",
+    "//div[@id='artibody']",  # Sina
+    "//div[contains(@class, 'news_txt')]",  # The Paper
+    "//div[@id='Content']",
+    "//div[@class='content']",
+    "//div[@id='content']",
+    "//article",
+)
+TITLE_XPATHS = (
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' detail-title ')]",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-title ')]",
+    "//*[@id='title' or @id='ArticleTitle' or @class='title' or @class='tit' or @class='bt']",
+    "//h1",
+    "//h2",
+)
+
+# Elements never part of an article's text.
+DROP_TAGS = (
+    "script", "style", "noscript", "iframe", "object", "embed", "svg", "canvas", "select",
+    "button", "input", "textarea", "template", "nav", "footer", "aside",
+)
+BLOCK_TAGS = frozenset(
+    "p div br h1 h2 h3 h4 h5 h6 li ul ol tr table tbody thead section article blockquote pre dd dt dl "
+    "header footer figure figcaption center form hr".split()
+)
+# class/id words of boilerplate blocks inside or around a body.
+NOISE_ATTR = re.compile(
+    r"share|bdshare|jiathis|footer|foot\b|breadcrumb|crumb|location|position|nav\b|menu|related|xgwz|"
+    r"comment|copyright|qrcode|erweima|ewm|print|toolbar|sidebar|side\b|advert|\bad\b|ads\b|login|"
+    r"search|prev|next|pager|page-nav|fenxiang|wzfx|dyzt|weixin|wechat|hot|recommend|tuijian|"
+    r"detail-info|fbh-date|article-info|info-bar|source|editor\b|zebian",
+    re.I,
+)
+# Whole lines that are page furniture, not article text.
+NOISE_LINES = re.compile(
+    r"^(?:"
+    r"(?:浏览|阅读|点击|访问)(?:次数|量|数)?\s*[:：]?\s*\d*\s*次?"
+    r"|【?\s*(?:打印(?:本页)?|关闭(?:窗口|本页)?|返回顶部|收藏|纠错)\s*】?(?:\s*【?\s*(?:打印(?:本页)?|关闭(?:窗口|本页)?|返回顶部|收藏|纠错)\s*】?)*"
+    r"|【?\s*字号\s*[:：]?\s*[大中小\s]+】?"
+    r"|扫一扫在手机(?:上)?打开(?:当前页)?"
+    r"|分享到\s*[:：]?.{0,40}"
+    r"|(?:上一篇|下一篇)\s*[:：].*"
+    r"|(?:责任编辑|责编|编辑)\s*[:：].{0,20}"
+    r"|(?:来源|来源于)\s*[:：].{0,30}"
+    r"|(?:发布时间|发布日期|发布会日期)\s*[:：].{0,30}"
+    r"|相关(?:链接|阅读|新闻|文章)\s*[:：]?"
+    r"|附件\s*[:：]?"
+    r")$"
+)
+PUBLISHER_LABEL = re.compile(
+    r"(?:来源|来源于|信息来源|稿件来源|文章来源)\s*[:：]\s*([^\s:：|｜,，]{2,30}?)"
+    r"(?=\s|$|[|｜]|发布|时间|日期|作者|责任|编辑|浏览|点击|字号|【)"
+)
+# "本场发布会由市科技局发布" / "由市工业和信息化局、市发展改革委发布": the department holding a press conference.
+CONFERENCE_HOST = re.compile(r"由([^，。,；;：:“”\s]{2,40}?)(?:联合)?(?:发布|介绍)")
+DATE_LABEL = re.compile(
+    r"(?:发布时间|发布日期|发稿时间|发表时间|发布会日期|成文日期|日期|时间)\s*[:：]?\s*$"
+)
+ATTACHMENT_SUFFIX = re.compile(r"\.(pdf|docx?|xlsx?|wps|et|ofd|zip|rar)(?:$|[?#])", re.I)
+# Press-conference speaker lines: "市科技局副局长 刘学辉同志；".
+SPEAKER_LINE = re.compile(
+    r"^(?P<role>[^：:，,。]{2,60}?)\s*(?P<name>[\u4e00-\u9fff·]{2,4})(?P<honorific>同志|先生|女士)[；;。，,]?$"
+)
+SPEAKER_INTRO = re.compile(r"邀请到了|出席(?:今天的)?发布会的有|发布人[是有]")
+SPEAKER_INTRO_END = re.compile(r"^(?:欢迎|首先|下面|请)")
+TURN = re.compile(r"^(?P<who>[\u4e00-\u9fff·]{2,4})\s*[:：]")
+NOT_A_SPEAKER = frozenset({"主持人", "记者", "提问", "回答", "答", "问"})

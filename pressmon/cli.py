@@ -1,0 +1,293 @@
+"""The `pressmon` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import uuid
+from datetime import date
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from pressmon.config import Config
+from pressmon.errors import PressmonError, SubscriptionError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args, Config.from_env()) or 0
+    except PressmonError as exc:
+        print(f"pressmon: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pressmon", description="Monitor Chinese government press releases.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    db = sub.add_parser("db", help="the pressmon database").add_subparsers(metavar="ACTION")
+    db.add_parser("migrate", help="apply pending migrations (and start the embedded Postgres if needed)").set_defaults(handler=_db_migrate)
+    db.add_parser("stop", help="stop the embedded Postgres").set_defaults(handler=_db_stop)
+    db.add_parser("url", help="print the database URL").set_defaults(handler=_db_url)
+
+    sub.add_parser("demo", help="run the nightly job against the bundled offline sites").set_defaults(handler=_demo)
+
+    crawl = sub.add_parser("crawl", help="crawl one source now")
+    crawl.add_argument("source")
+    crawl.add_argument("--run-key", help="crawl run to record this in (default: a new one)")
+    crawl.set_defaults(handler=_crawl)
+
+    sub.add_parser("process", help="parse, deduplicate and tag every pending page").set_defaults(handler=_process)
+    sub.add_parser("alert", help="send digests of new matching releases").set_defaults(handler=_alert)
+
+    reprocess = sub.add_parser("reprocess", help="mark every stored page pending again (after a parser fix)")
+    reprocess.set_defaults(handler=_reprocess)
+
+    sources = sub.add_parser("sources", help="list sources; enable or disable one")
+    sources.add_argument("action", nargs="?", choices=["enable", "disable"])
+    sources.add_argument("code", nargs="?")
+    sources.set_defaults(handler=_sources)
+
+    subscribe = sub.add_parser("subscribe", help="manage alert subscriptions").add_subparsers(metavar="ACTION")
+    add = subscribe.add_parser("add", help="subscribe an address to chains, sources or keywords")
+    add.add_argument("email")
+    add.add_argument("--chain", action="append", default=[], help="official chain name (repeatable)")
+    add.add_argument("--source", action="append", default=[], help="source code (repeatable)")
+    add.add_argument("--keyword", action="append", default=[], help="word in title or body (repeatable)")
+    add.set_defaults(handler=_subscribe_add)
+    subscribe.add_parser("list", help="list active subscriptions").set_defaults(handler=_subscribe_list)
+    remove = subscribe.add_parser("remove", help="end a subscription by id, or all of an address")
+    remove.add_argument("target", help="subscription id or email address")
+    remove.set_defaults(handler=_subscribe_remove)
+
+    extract = sub.add_parser("extract", help="extract a release from a saved HTML file, as JSON")
+    extract.add_argument("file", type=Path)
+    extract.add_argument("--url", help="the page's URL (for links and dates in paths)")
+    extract.set_defaults(handler=_extract)
+
+    tag = sub.add_parser("tag", help="tag a saved page (.html) or text (.txt: title line, then body)")
+    tag.add_argument("file", type=Path)
+    tag.add_argument("--url")
+    tag.add_argument("--scheme", help="scheme code (default: the current one)")
+    tag.set_defaults(handler=_tag)
+    return parser
+
+
+# -- handlers -------------------------------------------------------------------------------------------
+
+
+def _db_migrate(args: argparse.Namespace, config: Config) -> int:
+    from pressmon import steps
+    from pressmon.store import Store, migrate, redact
+
+    with Store.open(config) as store:
+        applied = migrate(store.conn)
+        steps.sync_sources(store, config)
+        steps.sync_taxonomy(store, config.scheme, current=True)
+        url = store.conn.dsn
+    print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+    print(f"database: {redact(url)}")
+    return 0
+
+
+def _db_stop(args: argparse.Namespace, config: Config) -> int:
+    from pressmon import embedded
+
+    stopped = embedded.stop(config.var_dir)
+    print("embedded Postgres stopped" if stopped else "no embedded Postgres was running")
+    return 0
+
+
+def _db_url(args: argparse.Namespace, config: Config) -> int:
+    from pressmon.store import database_url
+
+    print(database_url(config))
+    return 0
+
+
+def _demo(args: argparse.Namespace, config: Config) -> int:
+    from pressmon.demo import run_demo
+
+    run_demo(config)
+    return 0
+
+
+def _crawl(args: argparse.Namespace, config: Config) -> int:
+    from pressmon import steps
+
+    run_key = args.run_key or f"cli-{uuid.uuid4().hex[:12]}"
+    run_id = steps.start_run(config, run_key)
+    try:
+        steps.crawl(config, args.source, run_id, progress=print)
+    finally:
+        steps.report(config, run_id)
+    return 0
+
+
+def _process(args: argparse.Namespace, config: Config) -> int:
+    from pressmon import steps
+
+    counts = steps.process(config, progress=print)
+    print(json.dumps(counts, ensure_ascii=False))
+    return 0
+
+
+def _alert(args: argparse.Namespace, config: Config) -> int:
+    from pressmon import steps
+
+    counts = steps.alert(config, progress=print)
+    print(json.dumps(counts, ensure_ascii=False))
+    return 0
+
+
+def _reprocess(args: argparse.Namespace, config: Config) -> int:
+    from pressmon.store import Store
+
+    with Store.open(config) as store:
+        print(f"{store.requeue_all()} pages marked pending; run `pressmon process`")
+    return 0
+
+
+def _sources(args: argparse.Namespace, config: Config) -> int:
+    from pressmon import steps
+    from pressmon.store import Store
+
+    with Store.open(config) as store:
+        steps.prepare(store, config)
+        if args.action:
+            if not args.code or not store.set_source_enabled(args.code, args.action == "enable"):
+                raise PressmonError(f"no source {args.code!r}")
+        for row in steps.sync_sources(store, config):
+            state = "enabled " if row["enabled"] else "disabled"
+            print(f"{row['code']:<12} {state} authority={row['authority']:<3} {row['name']}  {row['crawl_url']}")
+    return 0
+
+
+def _subscribe_add(args: argparse.Namespace, config: Config) -> int:
+    from parsers.normalize import to_simplified
+    from pressmon import steps
+    from pressmon.store import Store
+
+    _, address = parseaddr(args.email)
+    if "@" not in address or address != args.email.strip():
+        raise SubscriptionError(f"not an email address: {args.email!r}")
+    with Store.open(config) as store:
+        steps.prepare(store, config)
+        known_chains = store.current_chain_names()
+        unknown = [c for c in args.chain if c not in known_chains]
+        if unknown:
+            raise SubscriptionError(f"unknown chain(s) {', '.join(unknown)}; chains: {', '.join(known_chains)}")
+        known_sources = {row["code"] for row in store.sources()}
+        unknown = [s for s in args.source if s not in known_sources]
+        if unknown:
+            raise SubscriptionError(f"unknown source(s) {', '.join(unknown)}; sources: {', '.join(sorted(known_sources))}")
+        keywords = [to_simplified(k.strip()) for k in args.keyword if k.strip()]
+        subscription_id, created = store.add_subscription(address, args.chain, args.source, keywords)
+    print(f"{'subscribed' if created else 'already subscribed'}: #{subscription_id} {address}")
+    return 0
+
+
+def _subscribe_list(args: argparse.Namespace, config: Config) -> int:
+    from pressmon import steps
+    from pressmon.store import Store
+
+    with Store.open(config) as store:
+        steps.prepare(store, config)
+        rows = store.subscriptions()
+    for row in rows:
+        what = "; ".join(
+            f"{label}: {', '.join(values)}"
+            for label, values in (("chains", row["chains"]), ("sources", row["sources"]), ("keywords", row["keywords"]))
+            if values
+        ) or "everything"
+        print(f"#{row['id']} {row['email']}  {what}  (sent {row['sent']}, pending {row['pending']})")
+    if not rows:
+        print("no subscriptions")
+    return 0
+
+
+def _subscribe_remove(args: argparse.Namespace, config: Config) -> int:
+    from pressmon.store import Store
+
+    target = args.target.lstrip("#")
+    with Store.open(config) as store:
+        if target.isdigit():
+            removed = store.remove_subscriptions(subscription_id=int(target))
+        else:
+            removed = store.remove_subscriptions(email=target)
+    if not removed:
+        raise SubscriptionError(f"no active subscription {args.target!r}")
+    print(f"removed {removed} subscription(s)")
+    return 0
+
+
+def _extract(args: argparse.Namespace, config: Config) -> int:
+    from parsers.extract import ParseError, extract_page
+
+    body = _read(args.file)
+    try:
+        extraction = extract_page(body, args.url)
+    except ParseError as exc:
+        print(json.dumps({"error": type(exc).__name__, "reason": str(exc)}, ensure_ascii=False))
+        return 1
+    print(json.dumps(extraction.as_json(), ensure_ascii=False, indent=2, default=_json_default))
+    return 0
+
+
+def _tag(args: argparse.Namespace, config: Config) -> int:
+    from parsers.extract import ParseError
+    from parsers.tag import Tagger
+    from parsers.taxonomy import TaxonomyError, load_scheme
+
+    try:
+        tagger = Tagger(load_scheme(args.scheme or config.scheme))
+    except TaxonomyError as exc:
+        raise PressmonError(str(exc)) from None
+    try:
+        title, body = read_release_file(args.file, args.url)
+    except ParseError as exc:
+        print(json.dumps({"error": type(exc).__name__, "reason": str(exc)}, ensure_ascii=False))
+        return 1
+    tags = tagger.tag(title, body)
+    print(json.dumps([t.as_json() for t in tags], ensure_ascii=False, indent=2))
+    return 0
+
+
+def read_release_file(path: Path, url: str | None = None) -> tuple[str, str]:
+    """Read (title, body) from an .html page (extracted) or a .txt file (title line, then body)."""
+    from parsers.extract import extract_page
+
+    body = _read(path)
+    if path.suffix.lower() in {".html", ".htm", ".shtml"}:
+        extraction = extract_page(body, url)
+        return extraction.title, extraction.body
+    text = body.decode("utf-8-sig", errors="replace")
+    title, _, rest = text.partition("\n")
+    return title.strip(), rest.strip()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PressmonError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

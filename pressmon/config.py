@@ -1,0 +1,102 @@
+"""One configuration object, read from PRESSMON_* environment variables, with laptop defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pressmon.errors import ConfigError
+
+DEFAULT_USER_AGENT = "pressmon/0.1 (press-release monitoring; +{contact})"
+DEFAULT_CONTACT = "mailto:pressmon@localhost"
+BASE_URL_PREFIX = "PRESSMON_BASE_URL_"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything pressmon reads from its environment.
+
+    Args:
+        database_url: libpq URL of the pressmon database; None starts the embedded Postgres under var_dir.
+        var_dir: local state: embedded Postgres data, Airflow home for the demo, the outbox.
+        smtp_url: smtp://[user:password@]host[:port][?tls=starttls|ssl|none]; None means no mail is sent.
+        mail_from: the From header of alert digests.
+        contact: a URL or mailto: put in the crawler's User-Agent so site owners can reach us.
+        base_urls: per source code, the base URL to crawl instead of the real site (e.g. a local mirror).
+        scheme: the industry-chain scheme new releases are tagged with.
+        crawl_overlap: how many already-known detail pages a spider walks past before it stops.
+        max_list_pages: a ceiling on list pages per source and run (the first crawl of an archive).
+        batch_size: raw pages processed per database transaction.
+        crawl_delay: seconds between requests to one site (AutoThrottle starts there and adapts).
+        download_timeout: seconds before a request is given up.
+    """
+
+    database_url: str | None = None
+    var_dir: Path = field(default_factory=lambda: Path("var").resolve())
+    smtp_url: str | None = None
+    mail_from: str = "pressmon <pressmon@localhost>"
+    contact: str = DEFAULT_CONTACT
+    base_urls: Mapping[str, str] = field(default_factory=dict)
+    scheme: str = "qingdao-10plus1-2025"
+    crawl_overlap: int = 3
+    max_list_pages: int = 200
+    batch_size: int = 100
+    crawl_delay: float = 1.0
+    download_timeout: float = 30.0
+
+    @property
+    def user_agent(self) -> str:
+        return DEFAULT_USER_AGENT.format(contact=self.contact)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """Read the configuration from the environment (os.environ by default)."""
+        env = os.environ if env is None else env
+        defaults = cls()
+        base_urls = {
+            key[len(BASE_URL_PREFIX) :].lower(): value.rstrip("/")
+            for key, value in env.items()
+            if key.startswith(BASE_URL_PREFIX) and value
+        }
+        return cls(
+            database_url=env.get("PRESSMON_DATABASE_URL") or None,
+            var_dir=Path(env.get("PRESSMON_VAR_DIR") or defaults.var_dir).resolve(),
+            smtp_url=env.get("PRESSMON_SMTP_URL") or None,
+            mail_from=env.get("PRESSMON_MAIL_FROM") or defaults.mail_from,
+            contact=env.get("PRESSMON_CONTACT") or defaults.contact,
+            base_urls=base_urls,
+            scheme=env.get("PRESSMON_SCHEME") or defaults.scheme,
+            crawl_overlap=_int(env, "PRESSMON_CRAWL_OVERLAP", defaults.crawl_overlap),
+            max_list_pages=_int(env, "PRESSMON_MAX_LIST_PAGES", defaults.max_list_pages),
+            batch_size=_int(env, "PRESSMON_BATCH_SIZE", defaults.batch_size),
+            crawl_delay=_float(env, "PRESSMON_CRAWL_DELAY", defaults.crawl_delay),
+            download_timeout=_float(env, "PRESSMON_DOWNLOAD_TIMEOUT", defaults.download_timeout),
+        )
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{key} must not be negative, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{key} must not be negative, got {value}")
+    return value

@@ -1,0 +1,124 @@
+"""The demo: the whole nightly job against the bundled offline copy of the sources, on a laptop."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pressmon import steps
+from pressmon.airflow_run import prepare_airflow, run_dag_test
+from pressmon.config import Config
+from pressmon.mail import OutboxSink
+from pressmon.offline.server import OfflineSite
+from pressmon.store import Store, database_url, redact
+
+SAMPLE_SUBSCRIPTIONS = (
+    ("ai-watch@example.com", ["人工智能", "新一代信息技术"], [], []),
+    ("lowalt-desk@example.com", ["低空经济"], ["qd_press"], ["无人机"]),
+)
+SAMPLE_QUERIES = (
+    "SELECT published_at, title, chains, duplicates FROM reporting.releases ORDER BY published_at DESC LIMIT 10;",
+    "SELECT chain, sum(releases) AS releases FROM reporting.daily_chain_counts GROUP BY chain ORDER BY 2 DESC;",
+)
+
+
+def run_demo(config: Config, say=print) -> dict[str, Any]:
+    """Run the nightly DAG once against the offline site, with digests written to var/outbox/."""
+    var = config.var_dir
+    url = database_url(config)
+    say(f"database: {redact(url)}" + ("" if config.database_url else "  (embedded Postgres under var/postgres)"))
+    outbox = var / "outbox"
+    before = set(outbox.glob("*.eml")) if outbox.exists() else set()
+    with OfflineSite() as site, OutboxSink(outbox) as sink:
+        say(f"offline copy of qdfb.shiminjia.com: {site.base_url} ({len(site.visible)} press conferences)")
+        say(f"SMTP sink: {sink.url} → {outbox}")
+        os.environ.update(
+            {
+                "PRESSMON_DATABASE_URL": url,
+                "PRESSMON_VAR_DIR": str(var),
+                "PRESSMON_BASE_URL_QD_PRESS": site.base_url,
+                "PRESSMON_SMTP_URL": sink.url,
+                "PRESSMON_CRAWL_DELAY": os.environ.get("PRESSMON_CRAWL_DELAY", "0"),
+                "PRESSMON_CRAWL_LOG_LEVEL": os.environ.get("PRESSMON_CRAWL_LOG_LEVEL", "WARNING"),
+            }
+        )
+        config = Config.from_env()
+        with Store.open(config) as store:
+            steps.prepare(store, config)
+            for email, chains, sources, keywords in SAMPLE_SUBSCRIPTIONS:
+                store.add_subscription(email, chains, sources, keywords)
+        say("preparing Airflow (SQLite metadata under var/airflow) …")
+        airflow_home = var / "airflow"
+        prepare_airflow(airflow_home)
+        say("running DAG pressmon_nightly with dag.test() …")
+        result = run_dag_test(airflow_home)
+    written = sorted(set(outbox.glob("*.eml")) - before)
+    with Store.open(config) as store:
+        run = store.run_by_key(result.run_id)
+        summary = {
+            "dag_run": result.run_id,
+            "tasks": result.task_states,
+            "run": run["summary"],
+            "status": run["status"],
+            "totals": store.totals(),
+            "chains": store.chain_counts(),
+            "emails_written": [p.name for p in written],
+            "reader_url": _reader_url(url),
+        }
+    _print_summary(summary, outbox, say)
+    return summary
+
+
+def _reader_url(url: str) -> str:
+    """Return the connection string analysts use: same server and database, role pressmon_reader."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"pressmon_reader@{host}", parts.path, parts.query, ""))
+
+
+def _print_summary(summary: dict[str, Any], outbox: Path, say) -> None:
+    run = summary["run"]
+    totals = summary["totals"]
+    say("")
+    say(f"== pressmon demo: run {summary['dag_run']} {summary['status']} ==")
+    for source, stats in run["sources"].items():
+        say(f"  {source}: {stats['list_pages']} list pages, {stats['detail_pages']} detail pages fetched, "
+            f"{len(stats['errors'])} fetch errors")
+    say(f"  pages fetched this run: {run['pages_fetched']}")
+    say(f"  new releases: {run['new_releases']} (from {run['new_copies']} new pages; "
+        f"{run['duplicates']} were copies of a release already held)")
+    say(f"  pages that could not be parsed: {len(run['failed_pages'])}")
+    for page in run["failed_pages"][:5]:
+        say(f"    {page['url']}: {page['reason']}")
+    say(f"  in the database: {totals['releases']} distinct releases, {totals['copies']} copies, "
+        f"{totals['raw_pages']} raw pages")
+    say("  releases per industry chain (current scheme):")
+    for row in summary["chains"]:
+        say(f"    {row['chain']}: {row['releases']}")
+    say(f"  alert emails written this run: {len(summary['emails_written'])} (in {outbox})")
+    for name in summary["emails_written"]:
+        say(f"    {name}")
+    say("")
+    say("Query the result (read-only role pressmon_reader):")
+    say(f"  psql '{summary['reader_url']}'")
+    for query in SAMPLE_QUERIES:
+        say(f"  {query}")
+    say("The embedded Postgres keeps running; stop it with: pressmon db stop")
+
+
+def main() -> int:
+    config = Config.from_env()
+    try:
+        run_demo(replace(config))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

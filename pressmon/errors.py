@@ -1,0 +1,35 @@
+"""Errors of pressmon: one base class, one subclass per thing that can go wrong."""
+
+from __future__ import annotations
+
+
+class PressmonError(Exception):
+    """Base class of every error pressmon raises on purpose."""
+
+
+class ConfigError(PressmonError):
+    """A PRESSMON_* setting is missing or malformed."""
+
+
+class DatabaseError(PressmonError):
+    """Postgres cannot be reached, started or migrated."""
+
+
+class MigrationError(DatabaseError):
+    """A migration file is malformed, or one already applied was edited afterwards."""
+
+
+class UnknownSourceError(PressmonError):
+    """A source code names no spider of the crawlers project."""
+
+
+class CrawlError(PressmonError):
+    """A crawl process failed before it could record its own outcome."""
+
+
+class SubscriptionError(PressmonError):
+    """A subscription names an unknown chain or source, or an invalid address."""
+
+
+class DeliveryError(PressmonError):
+    """An alert digest could not be handed to the SMTP server."""

@@ -1,0 +1,1 @@
+"""Offline copies of the monitored sites, served over real HTTP for the demo and the tests."""

@@ -1,0 +1,306 @@
+"""The steps of the nightly job: crawl, process, alert, report. The CLI and the Airflow DAG both call these."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from parsers.extract import ParseError
+from parsers.fingerprint import SAME_RELEASE_THRESHOLD, similarity
+from parsers.release import ParsedRelease, parse_release
+from parsers.tag import Tagger
+from parsers.taxonomy import load_scheme
+from pressmon import alerts, mail
+from pressmon.config import Config
+from pressmon.errors import CrawlError, DeliveryError, UnknownSourceError
+from pressmon.store import Store, database_url
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+# -- sources --------------------------------------------------------------------------------------------
+
+
+def spider_classes() -> dict[str, type]:
+    """Return the spiders of the crawlers project by source code: Scrapy's list is the source registry."""
+    from scrapy.settings import Settings
+    from scrapy.spiderloader import SpiderLoader
+
+    loader = SpiderLoader.from_settings(Settings({"SPIDER_MODULES": ["crawlers.spiders"]}))
+    return {name: loader.load(name) for name in loader.list()}
+
+
+def sync_sources(store: Store, config: Config) -> list[dict[str, Any]]:
+    """Record every spider in the sources table; return the sources with their enabled flag."""
+    for code, spider in spider_classes().items():
+        store.upsert_source(code, spider.agency, spider.default_base_url, spider.authority)
+    return [dict(row, crawl_url=config.base_urls.get(row["code"], row["base_url"])) for row in store.sources()]
+
+
+def sync_taxonomy(store: Store, scheme_code: str, current: bool) -> dict[str, int]:
+    """Record a scheme and its chains in the database; return chain ids by name."""
+    scheme = load_scheme(scheme_code)
+    return store.sync_taxonomy(
+        scheme.code, scheme.name, scheme.version, scheme.status, scheme.complete, scheme.sha256,
+        [(c.name, c.group) for c in scheme.chains], current=current,
+    )
+
+
+def prepare(store: Store, config: Config) -> None:
+    """Apply migrations, register sources and the current scheme: what every entry point needs first."""
+    from pressmon.store import migrate
+
+    migrate(store.conn)
+    sync_sources(store, config)
+    sync_taxonomy(store, config.scheme, current=True)
+
+
+# -- runs -----------------------------------------------------------------------------------------------
+
+
+def start_run(config: Config, run_key: str) -> int:
+    """Open (or reopen, on a retry) the crawl run with this key; return its id."""
+    with Store.open(config) as store:
+        prepare(store, config)
+        return store.start_run(run_key)
+
+
+def enabled_sources(config: Config) -> list[str]:
+    with Store.open(config) as store:
+        return [row["code"] for row in sync_sources(store, config) if row["enabled"]]
+
+
+def crawl(config: Config, source: str, run_id: int, progress: Progress = _quiet) -> dict[str, Any]:
+    """Crawl one source in its own process (Scrapy's reactor cannot restart); return its recorded outcome.
+
+    Raises:
+        UnknownSourceError: no spider has this name.
+        CrawlError: the crawl failed (its reasons are recorded in crawl_run_sources).
+    """
+    if source not in spider_classes():
+        raise UnknownSourceError(f"no spider named {source!r}; known: {', '.join(sorted(spider_classes()))}")
+    url = database_url(config)
+    env = {
+        **os.environ,
+        "PRESSMON_DATABASE_URL": url,
+        "PRESSMON_RUN_ID": str(run_id),
+        "SCRAPY_SETTINGS_MODULE": "crawlers.settings",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    progress(f"crawling {source} …")
+    with Store.open(config) as store:
+        store.start_run_source(run_id, source)
+    completed = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", source],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    log_tail = "\n".join((completed.stderr or "").splitlines()[-15:])
+    with Store.open(config) as store:
+        if completed.returncode != 0:
+            store.fail_run_source(run_id, source, f"scrapy exited with {completed.returncode}: {log_tail[-800:]}")
+        outcome = next((row for row in store.run_sources(run_id) if row["source"] == source), None)
+    if outcome is None or outcome["status"] != "succeeded":
+        errors = outcome["errors"] if outcome else []
+        raise CrawlError(f"crawl of {source} failed: {errors[:3]}\n{log_tail}")
+    summary = {
+        "source": source,
+        "list_pages": outcome["list_pages"],
+        "detail_pages": outcome["detail_pages"],
+        "errors": len(outcome["errors"]),
+    }
+    progress(f"crawled {source}: {summary['list_pages']} list pages, {summary['detail_pages']} new detail pages, "
+             f"{summary['errors']} errors")
+    return summary
+
+
+# -- processing -----------------------------------------------------------------------------------------
+
+
+def process(config: Config, progress: Progress = _quiet) -> dict[str, int]:
+    """Parse every pending raw page into releases, clusters and tags, in batches workers can share."""
+    tagger = Tagger(load_scheme(config.scheme))
+    counts: Counter[str] = Counter()
+    with Store.open(config) as store:
+        chain_ids = sync_taxonomy(store, config.scheme, current=True)
+        total = store.pending_count()
+        progress(f"processing {total} pending pages")
+        while True:
+            with store.transaction() as cur:
+                batch = store.claim_pending(cur, config.batch_size)
+                if not batch:
+                    break
+                parsed = [(row, _parse_row(row, tagger)) for row in batch]
+                store.lock_clustering(cur)
+                for row, result in parsed:
+                    if isinstance(result, ParseError):
+                        store.mark_processed(cur, row["id"], "failed", f"{type(result).__name__}: {result}")
+                        log.warning("page %s (%s) not parsed: %s", row["id"], row["url"], result)
+                        counts["failed"] += 1
+                        continue
+                    counts[_store_release(store, cur, row, result, chain_ids, config.scheme)] += 1
+                    store.mark_processed(cur, row["id"], "done")
+            done = sum(counts.values())
+            progress(f"processed {done}/{total} pages ({dict(counts)})")
+    return dict(counts)
+
+
+def _parse_row(row: dict[str, Any], tagger: Tagger) -> ParsedRelease | ParseError:
+    headers = row["headers"] or {}
+    content_type = next((v[0] for k, v in headers.items() if k.lower() == "content-type" and v), None)
+    try:
+        return parse_release(bytes(row["body"]), row["canonical_url"], content_type, tagger)
+    except ParseError as exc:
+        return exc
+
+
+def _store_release(
+    store: Store, cur: Any, row: dict[str, Any], parsed: ParsedRelease, chain_ids: dict[str, int], scheme: str
+) -> str:
+    """Insert or update one release and put it in its cluster; return what happened."""
+    extraction, fp = parsed.extraction, parsed.fingerprint
+    release = {
+        "source": row["source"],
+        "canonical_url": row["canonical_url"],
+        "url": row["final_url"],
+        "title": extraction.title,
+        "published_at": extraction.published_at,
+        "publisher": extraction.publisher,
+        "body": extraction.body,
+        "speakers": [{"name": s.name, "role": s.role} for s in extraction.speakers],
+        "attachments": [{"url": a.url, "name": a.name} for a in extraction.attachments],
+        "content_hash": fp.content_hash,
+        "minhash": fp.signature,
+        "search_text": parsed.search_text,
+        "raw_page_id": row["id"],
+    }
+    tags = [(chain_ids[t.chain], t.score, t.evidence) for t in parsed.tags]
+    existing = store.release_by_url(cur, row["canonical_url"])
+    if existing is not None:
+        if bytes(existing["content_hash"]) == fp.content_hash:
+            store.touch_release(cur, existing["id"], row["id"])
+            return "unchanged"
+        store.update_release_version(cur, existing["id"], release)
+        store.set_bands(cur, existing["id"], fp.buckets)
+        store.replace_tags(cur, existing["id"], scheme, tags)
+        return "updated"
+
+    outcome = "duplicate"
+    cluster_id = store.cluster_of_hash(cur, fp.content_hash)
+    if cluster_id is None:
+        candidates = [
+            (similarity(fp.signature, bytes(c["minhash"])), c["cluster_id"])
+            for c in store.near_duplicate_candidates(cur, fp.buckets)
+        ]
+        best = max(((sim, cid) for sim, cid in candidates if sim >= SAME_RELEASE_THRESHOLD), default=None)
+        if best is not None:
+            cluster_id, outcome = best[1], "near_duplicate"
+    if cluster_id is None:
+        cluster_id, outcome = store.new_cluster(cur), "new"
+    release["cluster_id"] = cluster_id
+    release_id = store.insert_release(cur, release)
+    store.set_bands(cur, release_id, fp.buckets)
+    store.replace_tags(cur, release_id, scheme, tags)
+    store.elect_canonical(cur, cluster_id)
+    return outcome
+
+
+# -- alerts ---------------------------------------------------------------------------------------------
+
+
+def alert(config: Config, now: datetime | None = None, progress: Progress = _quiet) -> dict[str, int]:
+    """Queue deliveries for new matching clusters, then send one digest per subscription with pending ones.
+
+    A digest that the SMTP server does not take stays pending and goes out with the next run.
+    """
+    now = now or datetime.now(UTC)
+    target = mail.SmtpTarget.from_url(config.smtp_url) if config.smtp_url else None
+    counts: Counter[str] = Counter()
+    with Store.open(config) as store:
+        counts["queued"] = store.queue_deliveries(now)
+        digests = store.pending_digests()
+        if target is None:
+            if digests:
+                progress(f"{len(digests)} digests pending, but no SMTP server is configured (PRESSMON_SMTP_URL)")
+            counts["pending"] = sum(len(d["items"]) for d in digests)
+            return dict(counts)
+        for digest in digests:
+            cluster_ids = [item["cluster_id"] for item in digest["items"]]
+            message = alerts.render_digest(digest, config.mail_from, now)
+            try:
+                mail.send(target, message)
+            except DeliveryError as exc:
+                store.mark_failed(digest["subscription_id"], cluster_ids, str(exc))
+                log.warning("digest for %s stays pending: %s", digest["email"], exc)
+                counts["failed_emails"] += 1
+                counts["pending"] += len(cluster_ids)
+                continue
+            store.mark_sent(digest["subscription_id"], cluster_ids, message["Message-ID"])
+            counts["emails"] += 1
+            counts["releases_sent"] += len(cluster_ids)
+        progress(f"alerts: {counts['emails']} digests sent, {counts['failed_emails']} failed, "
+                 f"{counts['pending']} deliveries pending")
+    return dict(counts)
+
+
+# -- report ---------------------------------------------------------------------------------------------
+
+
+def report(config: Config, run_id: int) -> dict[str, Any]:
+    """Summarise the run (per-source pages, new releases, duplicates, errors) into crawl_runs; return it."""
+    with Store.open(config) as store:
+        run = store.run(run_id)
+        if run is None:
+            raise CrawlError(f"no crawl run {run_id}")
+        sources = store.run_sources(run_id)
+        counts = store.run_counts(run["started_at"])
+        failed_pages = store.failed_pages(run["started_at"])
+        summary = {
+            "sources": {
+                row["source"]: {
+                    "status": row["status"],
+                    "list_pages": row["list_pages"],
+                    "detail_pages": row["detail_pages"],
+                    "errors": row["errors"],
+                }
+                for row in sources
+            },
+            "pages_fetched": sum(r["list_pages"] + r["detail_pages"] for r in sources),
+            "new_releases": counts["new_releases"],
+            "new_copies": counts["new_copies"],
+            "duplicates": counts["duplicates"],
+            "updated_releases": counts["updated_releases"],
+            "failed_pages": [
+                {"source": p["source"], "url": p["url"], "reason": p["process_error"]} for p in failed_pages
+            ],
+            "emails_sent": counts["emails_sent"],
+            "deliveries_pending": counts["deliveries_pending"],
+        }
+        failed_sources = [row["source"] for row in sources if row["status"] != "succeeded"]
+        errors = sum(len(row["errors"]) for row in sources) + len(failed_pages)
+        if sources and len(failed_sources) == len(sources):
+            status = "failed"
+        elif failed_sources or errors:
+            status = "partial"
+        else:
+            status = "succeeded"
+        store.finish_run(run_id, status, summary)
+        summary["status"] = status
+        return summary

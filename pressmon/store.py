@@ -1,0 +1,704 @@
+"""The store: the only module that talks to Postgres. Every query is here, by name, with bound parameters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import psycopg2.extras
+
+from pressmon.config import Config
+from pressmon.errors import DatabaseError, MigrationError
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# Any constant works; it only has to be the same for every pressmon process.
+MIGRATION_LOCK = 0x70726573
+CLUSTERING_LOCK = 0x636C7573
+
+
+def database_url(config: Config) -> str:
+    """Return the configured database URL, starting the embedded Postgres when none is configured."""
+    if config.database_url:
+        return config.database_url
+    from pressmon import embedded
+
+    return embedded.ensure_running(config.var_dir)
+
+
+def connect(url: str) -> psycopg2.extensions.connection:
+    """Open a connection, turning driver errors into a DatabaseError that names the server."""
+    try:
+        conn = psycopg2.connect(url, application_name="pressmon")
+    except psycopg2.OperationalError as exc:
+        raise DatabaseError(f"cannot connect to Postgres at {redact(url)}: {exc}".strip()) from exc
+    conn.set_client_encoding("UTF8")
+    return conn
+
+
+def redact(url: str) -> str:
+    """Hide the password of a libpq URL."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Migrations
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load_migrations(sql_dir: Path = SQL_DIR) -> list[Migration]:
+    """Read the numbered migration files in order."""
+    migrations = []
+    for path in sorted(sql_dir.glob("*.sql")):
+        match = MIGRATION_NAME.match(path.name)
+        if not match:
+            raise MigrationError(f"{path.name}: migration files are named NNNN_what.sql")
+        migrations.append(Migration(int(match.group(1)), path.stem, path.read_text(encoding="utf-8")))
+    versions = [m.version for m in migrations]
+    if len(set(versions)) != len(versions):
+        raise MigrationError(f"two migrations share a number in {sql_dir}")
+    return migrations
+
+
+def migrate(conn: psycopg2.extensions.connection, sql_dir: Path = SQL_DIR) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction; return their names."""
+    migrations = load_migrations(sql_dir)
+    applied_now = []
+    with conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            cur.execute(
+                """CREATE TABLE IF NOT EXISTS pressmon_migrations (
+                       version integer PRIMARY KEY,
+                       name text NOT NULL,
+                       checksum text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT version, name, checksum FROM pressmon_migrations")
+            applied = {version: (name, checksum) for version, name, checksum in cur.fetchall()}
+        conn.commit()
+        for migration in migrations:
+            if migration.version in applied:
+                name, checksum = applied[migration.version]
+                if checksum != migration.checksum:
+                    raise MigrationError(
+                        f"{migration.name} was edited after it was applied (as {name}); "
+                        "add a new migration instead"
+                    )
+                continue
+            with conn, conn.cursor() as cur:
+                cur.execute(migration.sql)
+                cur.execute(
+                    "INSERT INTO pressmon_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                    (migration.version, migration.name, migration.checksum),
+                )
+            applied_now.append(migration.name)
+            log.info("applied migration %s", migration.name)
+    finally:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+    return applied_now
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The store
+
+
+class Store:
+    """Named queries over one connection. Use `with store.transaction():` around writes."""
+
+    def __init__(self, conn: psycopg2.extensions.connection):
+        self.conn = conn
+
+    @classmethod
+    def open(cls, config: Config) -> Store:
+        """Connect to the configured database (starting the embedded one if needed)."""
+        return cls(connect(database_url(config)))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
+        with self.conn, self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            yield cur
+
+    def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        with self.transaction() as cur:
+            cur.execute(sql, params)
+            return list(cur.fetchall())
+
+    def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
+        rows = self._all(sql, params)
+        return rows[0] if rows else None
+
+    def _scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        row = self._one(sql, params)
+        return next(iter(row.values())) if row else None
+
+    # -- sources --------------------------------------------------------------------------------------
+
+    def upsert_source(self, code: str, name: str, base_url: str, authority: int) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                """INSERT INTO sources (code, name, base_url, authority) VALUES (%s, %s, %s, %s)
+                   ON CONFLICT (code) DO UPDATE
+                      SET name = EXCLUDED.name, base_url = EXCLUDED.base_url,
+                          authority = EXCLUDED.authority, updated_at = now()
+                    WHERE (sources.name, sources.base_url, sources.authority)
+                          IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.base_url, EXCLUDED.authority)""",
+                (code, name, base_url, authority),
+            )
+
+    def sources(self) -> list[dict[str, Any]]:
+        return self._all("SELECT code, name, base_url, authority, enabled FROM sources ORDER BY code")
+
+    def set_source_enabled(self, code: str, enabled: bool) -> bool:
+        with self.transaction() as cur:
+            cur.execute("UPDATE sources SET enabled = %s, updated_at = now() WHERE code = %s", (enabled, code))
+            return cur.rowcount == 1
+
+    # -- crawl runs -------------------------------------------------------------------------------------
+
+    def start_run(self, run_key: str) -> int:
+        """Return the id of the run with this key, creating it the first time."""
+        with self.transaction() as cur:
+            cur.execute(
+                """INSERT INTO crawl_runs (run_key) VALUES (%s)
+                   ON CONFLICT (run_key) DO UPDATE SET status = 'running', finished_at = NULL
+                   RETURNING id""",
+                (run_key,),
+            )
+            return cur.fetchone()["id"]
+
+    def start_run_source(self, run_id: int, source: str) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                """INSERT INTO crawl_run_sources (run_id, source) VALUES (%s, %s)
+                   ON CONFLICT (run_id, source) DO UPDATE
+                      SET status = 'running', started_at = now(), finished_at = NULL""",
+                (run_id, source),
+            )
+
+    def finish_run_source(
+        self,
+        run_id: int,
+        source: str,
+        *,
+        status: str,
+        list_pages: int,
+        detail_pages: int,
+        errors: list[dict[str, Any]],
+        stats: dict[str, Any],
+    ) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE crawl_run_sources
+                      SET status = %s, finished_at = now(), list_pages = %s, detail_pages = %s,
+                          errors = %s, stats = %s
+                    WHERE run_id = %s AND source = %s""",
+                (
+                    status,
+                    list_pages,
+                    detail_pages,
+                    json.dumps(errors, ensure_ascii=False),
+                    json.dumps(stats, ensure_ascii=False, default=str),
+                    run_id,
+                    source,
+                ),
+            )
+
+    def fail_run_source(self, run_id: int, source: str, reason: str) -> None:
+        """Mark a source's crawl failed when its process died before recording its own outcome."""
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE crawl_run_sources
+                      SET status = 'failed', finished_at = now(),
+                          errors = errors || jsonb_build_array(jsonb_build_object('url', NULL, 'reason', %s))
+                    WHERE run_id = %s AND source = %s AND status = 'running'""",
+                (reason, run_id, source),
+            )
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM crawl_runs WHERE id = %s", (run_id,))
+
+    def run_by_key(self, run_key: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM crawl_runs WHERE run_key = %s", (run_key,))
+
+    def run_sources(self, run_id: int) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM crawl_run_sources WHERE run_id = %s ORDER BY source", (run_id,))
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                "UPDATE crawl_runs SET status = %s, finished_at = now(), summary = %s WHERE id = %s",
+                (status, json.dumps(summary, ensure_ascii=False, default=str), run_id),
+            )
+
+    # -- raw pages --------------------------------------------------------------------------------------
+
+    def known_detail_urls(self, source: str) -> set[str]:
+        """Return canonical URLs of detail pages of this source already fetched successfully."""
+        rows = self._all(
+            """SELECT DISTINCT canonical_url FROM raw_pages
+                WHERE source = %s AND kind = 'detail' AND status = 200""",
+            (source,),
+        )
+        return {row["canonical_url"] for row in rows}
+
+    def add_raw_page(
+        self,
+        *,
+        source: str,
+        run_id: int | None,
+        kind: str,
+        url: str,
+        final_url: str,
+        canonical_url: str,
+        status: int,
+        headers: dict[str, list[str]],
+        body: bytes,
+        process_state: str,
+        process_error: str | None = None,
+    ) -> int:
+        with self.transaction() as cur:
+            cur.execute(
+                """INSERT INTO raw_pages (source, run_id, kind, url, final_url, canonical_url, status,
+                                          headers, body, process_state, process_error, processed_at)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                           CASE WHEN %s = 'pending' THEN NULL ELSE now() END)
+                   RETURNING id""",
+                (
+                    source,
+                    run_id,
+                    kind,
+                    url,
+                    final_url,
+                    canonical_url,
+                    status,
+                    json.dumps(headers, ensure_ascii=False),
+                    psycopg2.Binary(body),
+                    process_state,
+                    process_error,
+                    process_state,
+                ),
+            )
+            return cur.fetchone()["id"]
+
+    def raw_page(self, raw_page_id: int) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM raw_pages WHERE id = %s", (raw_page_id,))
+
+    def pending_count(self) -> int:
+        return self._scalar("SELECT count(*) FROM raw_pages WHERE process_state = 'pending'")
+
+    def claim_pending(self, cur: psycopg2.extensions.cursor, limit: int) -> list[dict[str, Any]]:
+        """Lock a batch of pending pages inside the caller's transaction; other workers skip them."""
+        cur.execute(
+            """SELECT id, source, url, final_url, canonical_url, headers, body
+                 FROM raw_pages
+                WHERE process_state = 'pending'
+                ORDER BY id
+                LIMIT %s
+                FOR UPDATE SKIP LOCKED""",
+            (limit,),
+        )
+        return list(cur.fetchall())
+
+    def mark_processed(
+        self, cur: psycopg2.extensions.cursor, raw_page_id: int, state: str, error: str | None = None
+    ) -> None:
+        cur.execute(
+            "UPDATE raw_pages SET process_state = %s, process_error = %s, processed_at = now() WHERE id = %s",
+            (state, error, raw_page_id),
+        )
+
+    def requeue_all(self) -> int:
+        """Mark every successfully fetched detail page pending again (after a parser fix)."""
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE raw_pages SET process_state = 'pending', process_error = NULL, processed_at = NULL
+                    WHERE kind = 'detail' AND status = 200"""
+            )
+            return cur.rowcount
+
+    # -- releases and clusters --------------------------------------------------------------------------
+
+    def lock_clustering(self, cur: psycopg2.extensions.cursor) -> None:
+        """Serialise cluster assignment across workers for the rest of the transaction."""
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (CLUSTERING_LOCK,))
+
+    def release_by_url(self, cur: psycopg2.extensions.cursor, canonical_url: str) -> dict[str, Any] | None:
+        cur.execute(
+            "SELECT id, cluster_id, content_hash, version FROM releases WHERE canonical_url = %s",
+            (canonical_url,),
+        )
+        return cur.fetchone()
+
+    def cluster_of_hash(self, cur: psycopg2.extensions.cursor, content_hash: bytes) -> int | None:
+        cur.execute(
+            "SELECT cluster_id FROM releases WHERE content_hash = %s ORDER BY id LIMIT 1",
+            (psycopg2.Binary(content_hash),),
+        )
+        row = cur.fetchone()
+        return row["cluster_id"] if row else None
+
+    def near_duplicate_candidates(
+        self, cur: psycopg2.extensions.cursor, buckets: Sequence[int], exclude_release: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Return releases sharing at least one LSH bucket, with their signatures."""
+        cur.execute(
+            """SELECT r.id, r.cluster_id, r.minhash, count(*) AS shared_bands
+                 FROM release_lsh_bands b
+                 JOIN releases r ON r.id = b.release_id
+                WHERE (b.band, b.bucket) IN (SELECT * FROM unnest(%s::smallint[], %s::bigint[]))
+                  AND r.id IS DISTINCT FROM %s
+                GROUP BY r.id
+                ORDER BY shared_bands DESC, r.id
+                LIMIT 50""",
+            (list(range(len(buckets))), list(buckets), exclude_release),
+        )
+        return list(cur.fetchall())
+
+    def new_cluster(self, cur: psycopg2.extensions.cursor) -> int:
+        cur.execute("INSERT INTO clusters DEFAULT VALUES RETURNING id")
+        return cur.fetchone()["id"]
+
+    def insert_release(self, cur: psycopg2.extensions.cursor, release: dict[str, Any]) -> int:
+        cur.execute(
+            """INSERT INTO releases (source, canonical_url, url, title, published_at, publisher, body,
+                                     speakers, attachments, content_hash, minhash, search_tokens,
+                                     cluster_id, raw_page_id)
+               VALUES (%(source)s, %(canonical_url)s, %(url)s, %(title)s, %(published_at)s, %(publisher)s,
+                       %(body)s, %(speakers)s, %(attachments)s, %(content_hash)s, %(minhash)s,
+                       to_tsvector('simple', %(search_text)s), %(cluster_id)s, %(raw_page_id)s)
+               RETURNING id""",
+            _release_params(release),
+        )
+        return cur.fetchone()["id"]
+
+    def update_release_version(self, cur: psycopg2.extensions.cursor, release_id: int, release: dict[str, Any]) -> int:
+        """Keep the current text as a version, then store the new text; return the new version number."""
+        cur.execute(
+            """INSERT INTO release_versions (release_id, version, title, body, content_hash, raw_page_id, seen_at)
+               SELECT id, version, title, body, content_hash, raw_page_id, last_seen_at
+                 FROM releases WHERE id = %s
+               ON CONFLICT DO NOTHING""",
+            (release_id,),
+        )
+        params = _release_params(release) | {"id": release_id}
+        cur.execute(
+            """UPDATE releases
+                  SET url = %(url)s, title = %(title)s, published_at = %(published_at)s,
+                      publisher = %(publisher)s, body = %(body)s, speakers = %(speakers)s,
+                      attachments = %(attachments)s, content_hash = %(content_hash)s, minhash = %(minhash)s,
+                      search_tokens = to_tsvector('simple', %(search_text)s), raw_page_id = %(raw_page_id)s,
+                      version = version + 1, last_seen_at = now(), updated_at = now()
+                WHERE id = %(id)s
+            RETURNING version""",
+            params,
+        )
+        return cur.fetchone()["version"]
+
+    def touch_release(self, cur: psycopg2.extensions.cursor, release_id: int, raw_page_id: int) -> None:
+        cur.execute(
+            "UPDATE releases SET last_seen_at = now(), raw_page_id = %s WHERE id = %s",
+            (raw_page_id, release_id),
+        )
+
+    def set_bands(self, cur: psycopg2.extensions.cursor, release_id: int, buckets: Sequence[int]) -> None:
+        cur.execute("DELETE FROM release_lsh_bands WHERE release_id = %s", (release_id,))
+        psycopg2.extras.execute_values(
+            cur,
+            "INSERT INTO release_lsh_bands (band, bucket, release_id) VALUES %s ON CONFLICT DO NOTHING",
+            [(band, bucket, release_id) for band, bucket in enumerate(buckets)],
+        )
+
+    def elect_canonical(self, cur: psycopg2.extensions.cursor, cluster_id: int) -> None:
+        """Make the earliest-seen copy from the most official source the cluster's canonical release."""
+        cur.execute(
+            """UPDATE clusters c
+                  SET canonical_release_id = (
+                        SELECT r.id FROM releases r JOIN sources s ON s.code = r.source
+                         WHERE r.cluster_id = c.id
+                         ORDER BY s.authority DESC, r.first_seen_at, r.id
+                         LIMIT 1)
+                WHERE c.id = %s""",
+            (cluster_id,),
+        )
+
+    # -- taxonomies and tags ----------------------------------------------------------------------------
+
+    def sync_taxonomy(
+        self, code: str, name: str, version: str, status: str, complete: bool, sha256: str,
+        chains: Iterable[tuple[str, str]], current: bool,
+    ) -> dict[str, int]:
+        """Record a scheme and its chains; return chain ids by name."""
+        with self.transaction() as cur:
+            if current:
+                cur.execute("UPDATE taxonomies SET is_current = false WHERE is_current AND code <> %s", (code,))
+            cur.execute(
+                """INSERT INTO taxonomies (code, name, version, status, complete, is_current, sha256)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (code) DO UPDATE
+                      SET name = EXCLUDED.name, version = EXCLUDED.version, status = EXCLUDED.status,
+                          complete = EXCLUDED.complete, is_current = EXCLUDED.is_current OR taxonomies.is_current AND NOT %s,
+                          sha256 = EXCLUDED.sha256,
+                          loaded_at = CASE WHEN taxonomies.sha256 = EXCLUDED.sha256 THEN taxonomies.loaded_at
+                                           ELSE now() END""",
+                (code, name, version, status, complete, current, sha256, current),
+            )
+            psycopg2.extras.execute_values(
+                cur,
+                """INSERT INTO chains (taxonomy, name, group_name) VALUES %s
+                   ON CONFLICT (taxonomy, name) DO UPDATE SET group_name = EXCLUDED.group_name""",
+                [(code, chain, group) for chain, group in chains],
+            )
+            cur.execute("SELECT id, name FROM chains WHERE taxonomy = %s", (code,))
+            return {row["name"]: row["id"] for row in cur.fetchall()}
+
+    def current_chain_names(self) -> list[str]:
+        rows = self._all(
+            """SELECT ch.name FROM chains ch JOIN taxonomies t ON t.code = ch.taxonomy AND t.is_current
+                ORDER BY ch.id"""
+        )
+        return [row["name"] for row in rows]
+
+    def replace_tags(
+        self,
+        cur: psycopg2.extensions.cursor,
+        release_id: int,
+        taxonomy: str,
+        tags: Sequence[tuple[int, float, dict[str, Any]]],
+    ) -> None:
+        """Replace the release's tags of one scheme; tags of other schemes stay."""
+        cur.execute(
+            """DELETE FROM release_chains rc USING chains ch
+                WHERE rc.chain_id = ch.id AND ch.taxonomy = %s AND rc.release_id = %s""",
+            (taxonomy, release_id),
+        )
+        if tags:
+            psycopg2.extras.execute_values(
+                cur,
+                "INSERT INTO release_chains (release_id, chain_id, score, evidence) VALUES %s",
+                [(release_id, chain_id, score, json.dumps(evidence, ensure_ascii=False)) for chain_id, score, evidence in tags],
+            )
+
+    def releases_for_retag(self, after_id: int, limit: int) -> list[dict[str, Any]]:
+        return self._all(
+            "SELECT id, title, body FROM releases WHERE id > %s ORDER BY id LIMIT %s", (after_id, limit)
+        )
+
+    # -- subscriptions and deliveries -------------------------------------------------------------------
+
+    def add_subscription(self, email: str, chains: list[str], sources: list[str], keywords: list[str]) -> tuple[int, bool]:
+        """Create the subscription unless an identical one exists; return (id, created)."""
+        with self.transaction() as cur:
+            cur.execute(
+                """INSERT INTO subscriptions (email, chains, sources, keywords) VALUES (%s, %s, %s, %s)
+                   ON CONFLICT (email, chains, sources, keywords) DO UPDATE SET active = true
+                   RETURNING id, (xmax = 0) AS created""",
+                (email, sorted(set(chains)), sorted(set(sources)), sorted(set(keywords))),
+            )
+            row = cur.fetchone()
+            return row["id"], row["created"]
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        return self._all(
+            """SELECT s.*, (SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'sent') AS sent,
+                      (SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending') AS pending
+                 FROM subscriptions s WHERE active ORDER BY id"""
+        )
+
+    def remove_subscriptions(self, *, subscription_id: int | None = None, email: str | None = None) -> int:
+        with self.transaction() as cur:
+            cur.execute(
+                "UPDATE subscriptions SET active = false WHERE active AND (id = %s OR email = %s)",
+                (subscription_id, email),
+            )
+            return cur.rowcount
+
+    def queue_deliveries(self, now: datetime) -> int:
+        """Add a pending delivery for every new cluster that matches a subscription; return how many.
+
+        A cluster is new to a subscription when it was first seen after the subscription last looked, so a
+        copy that joins an old cluster, a re-crawl or a re-tag never queues the same cluster twice.
+        """
+        with self.transaction() as cur:
+            cur.execute(
+                """WITH subs AS (
+                       SELECT * FROM subscriptions WHERE active FOR UPDATE
+                   ), matches AS (
+                       SELECT s.id AS subscription_id, c.id AS cluster_id
+                         FROM subs s
+                         JOIN clusters c ON c.first_seen_at > s.scanned_through AND c.first_seen_at <= %(now)s
+                         JOIN releases r ON r.id = c.canonical_release_id
+                        WHERE (cardinality(s.sources) = 0
+                               OR EXISTS (SELECT 1 FROM releases cp
+                                           WHERE cp.cluster_id = c.id AND cp.source = ANY (s.sources)))
+                          AND ((cardinality(s.chains) = 0 AND cardinality(s.keywords) = 0)
+                               OR EXISTS (SELECT 1 FROM release_chains rc
+                                            JOIN chains ch ON ch.id = rc.chain_id
+                                            JOIN taxonomies t ON t.code = ch.taxonomy AND t.is_current
+                                           WHERE rc.release_id = r.id AND ch.name = ANY (s.chains))
+                               OR EXISTS (SELECT 1 FROM unnest(s.keywords) k
+                                           WHERE strpos(r.title, k) > 0 OR strpos(r.body, k) > 0))
+                   ), queued AS (
+                       INSERT INTO deliveries (subscription_id, cluster_id)
+                       SELECT subscription_id, cluster_id FROM matches
+                       ON CONFLICT DO NOTHING
+                       RETURNING 1
+                   ), scanned AS (
+                       UPDATE subscriptions SET scanned_through = %(now)s
+                        WHERE id IN (SELECT id FROM subs) AND scanned_through < %(now)s
+                   )
+                   SELECT count(*) AS queued FROM queued""",
+                {"now": now},
+            )
+            return cur.fetchone()["queued"]
+
+    def pending_digests(self) -> list[dict[str, Any]]:
+        """Return each subscription with pending deliveries and the releases to put in its digest."""
+        rows = self._all(
+            """SELECT s.id AS subscription_id, s.email, s.chains AS wanted_chains, s.sources AS wanted_sources,
+                      s.keywords AS wanted_keywords,
+                      d.cluster_id, d.attempts, r.title, r.canonical_url AS url, r.published_at, r.source,
+                      so.name AS source_name, r.body,
+                      ARRAY(SELECT ch.name FROM release_chains rc
+                              JOIN chains ch ON ch.id = rc.chain_id
+                              JOIN taxonomies t ON t.code = ch.taxonomy AND t.is_current
+                             WHERE rc.release_id = r.id ORDER BY rc.score DESC, ch.name) AS chains,
+                      (SELECT count(*) - 1 FROM releases cp WHERE cp.cluster_id = d.cluster_id) AS duplicates
+                 FROM deliveries d
+                 JOIN subscriptions s ON s.id = d.subscription_id AND s.active
+                 JOIN clusters c ON c.id = d.cluster_id
+                 JOIN releases r ON r.id = c.canonical_release_id
+                 JOIN sources so ON so.code = r.source
+                WHERE d.status = 'pending'
+                ORDER BY s.id, r.published_at DESC NULLS LAST, d.cluster_id DESC"""
+        )
+        digests: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            digest = digests.setdefault(
+                row["subscription_id"],
+                {
+                    "subscription_id": row["subscription_id"],
+                    "email": row["email"],
+                    "chains": row["wanted_chains"],
+                    "sources": row["wanted_sources"],
+                    "keywords": row["wanted_keywords"],
+                    "items": [],
+                },
+            )
+            digest["items"].append(
+                {key: row[key] for key in ("cluster_id", "title", "url", "published_at", "source",
+                                           "source_name", "body", "chains", "duplicates")}
+            )
+        return list(digests.values())
+
+    def mark_sent(self, subscription_id: int, cluster_ids: Sequence[int], message_id: str) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE deliveries SET status = 'sent', sent_at = now(), message_id = %s,
+                                         attempts = attempts + 1, last_error = NULL
+                    WHERE subscription_id = %s AND cluster_id = ANY (%s) AND status = 'pending'""",
+                (message_id, subscription_id, list(cluster_ids)),
+            )
+
+    def mark_failed(self, subscription_id: int, cluster_ids: Sequence[int], error: str) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE deliveries SET attempts = attempts + 1, last_error = %s
+                    WHERE subscription_id = %s AND cluster_id = ANY (%s) AND status = 'pending'""",
+                (error[:1000], subscription_id, list(cluster_ids)),
+            )
+
+    # -- reporting --------------------------------------------------------------------------------------
+
+    def run_counts(self, since: datetime) -> dict[str, Any]:
+        """Count what happened since a moment: new releases and clusters, duplicates, failed pages."""
+        return self._one(
+            """SELECT
+                 (SELECT count(*) FROM releases WHERE first_seen_at >= %(since)s) AS new_copies,
+                 (SELECT count(*) FROM clusters WHERE first_seen_at >= %(since)s) AS new_releases,
+                 (SELECT count(*) FROM releases r JOIN clusters c ON c.id = r.cluster_id
+                   WHERE r.first_seen_at >= %(since)s AND c.canonical_release_id <> r.id) AS duplicates,
+                 (SELECT count(*) FROM releases WHERE updated_at >= %(since)s AND version > 1
+                     AND first_seen_at < %(since)s) AS updated_releases,
+                 (SELECT count(*) FROM raw_pages WHERE processed_at >= %(since)s AND process_state = 'failed')
+                     AS failed_pages,
+                 (SELECT count(*) FROM deliveries WHERE sent_at >= %(since)s) AS deliveries_sent,
+                 (SELECT count(DISTINCT message_id) FROM deliveries WHERE sent_at >= %(since)s) AS emails_sent,
+                 (SELECT count(*) FROM deliveries WHERE status = 'pending') AS deliveries_pending""",
+            {"since": since},
+        )
+
+    def failed_pages(self, since: datetime) -> list[dict[str, Any]]:
+        return self._all(
+            """SELECT id, source, url, process_error FROM raw_pages
+                WHERE processed_at >= %s AND process_state = 'failed' ORDER BY id""",
+            (since,),
+        )
+
+    def totals(self) -> dict[str, Any]:
+        return self._one(
+            """SELECT (SELECT count(*) FROM raw_pages) AS raw_pages,
+                      (SELECT count(*) FROM raw_pages WHERE kind = 'detail') AS detail_pages,
+                      (SELECT count(*) FROM releases) AS copies,
+                      (SELECT count(*) FROM clusters) AS releases,
+                      (SELECT count(*) FROM raw_pages WHERE process_state = 'failed') AS failed_pages"""
+        )
+
+    def chain_counts(self) -> list[dict[str, Any]]:
+        return self._all(
+            """SELECT chain, sum(releases)::integer AS releases FROM reporting.daily_chain_counts
+                GROUP BY chain ORDER BY releases DESC, chain"""
+        )
+
+
+def _release_params(release: dict[str, Any]) -> dict[str, Any]:
+    published = release.get("published_at")
+    return {
+        "source": release["source"],
+        "canonical_url": release["canonical_url"],
+        "url": release["url"],
+        "title": release["title"],
+        "published_at": published if isinstance(published, date | None) else date.fromisoformat(published),
+        "publisher": release.get("publisher"),
+        "body": release["body"],
+        "speakers": json.dumps(release.get("speakers", []), ensure_ascii=False),
+        "attachments": json.dumps(release.get("attachments", []), ensure_ascii=False),
+        "content_hash": psycopg2.Binary(release["content_hash"]),
+        "minhash": psycopg2.Binary(release["minhash"]),
+        "search_text": release.get("search_text", ""),
+        "cluster_id": release.get("cluster_id"),
+        "raw_page_id": release.get("raw_page_id"),
+    }

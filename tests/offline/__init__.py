@@ -1,0 +1,1 @@
+"""Tests of the offline copies of the monitored sites."""
