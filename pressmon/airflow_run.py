@@ -52,11 +52,11 @@ def prepare_airflow(airflow_home: Path) -> None:
         raise DagRunError(f"airflow db migrate failed:\n{completed.stderr[-2000:]}")
 
 
-def run_dag_test(airflow_home: Path) -> DagRunResult:
+def run_dag_test(airflow_home: Path, *, check: bool = True) -> DagRunResult:
     """Run pressmon_nightly once with dag.test() in this process; the environment must already be set.
 
     Raises:
-        DagRunError: the DAG cannot be loaded, or the run or any task did not succeed.
+        DagRunError: the DAG cannot be loaded, or (when check) the run or any task did not succeed.
     """
     os.environ.update(airflow_environment(airflow_home))
     from airflow.dag_processing.dagbag import DagBag
@@ -72,7 +72,8 @@ def run_dag_test(airflow_home: Path) -> DagRunResult:
         key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
         task_states[key] = _name(ti.state)
     result = DagRunResult(dag_run.run_id, _name(dag_run.state), task_states)
-    if result.state != "success" or any(state != "success" for state in task_states.values()):
+    succeeded = result.state == "success" and all(state == "success" for state in task_states.values())
+    if check and not succeeded:
         raise DagRunError(f"DAG run {result.run_id} ended {result.state}: {task_states}")
     return result
 

@@ -1,9 +1,10 @@
 """Check the industry-chain taxonomy files in this directory. Run by hand after every edit:
 
-    .venv/bin/python parsers/data/taxonomies/check_taxonomies.py
+    .venv/bin/python parsers/data/taxonomies/check_taxonomies.py [DIR]
 
-Exits 0 and prints a per-chain term count when everything holds; otherwise lists every problem and exits 1.
-Needs Python >= 3.11 (tomllib), opencc and jieba.
+DIR defaults to the directory of this script. Exits 0 and prints a per-chain term count (and, for
+information, the terms of one chain nested in a term of another) when everything holds; otherwise lists
+every problem and exits 1. Needs Python >= 3.11 (tomllib), opencc and jieba.
 """
 
 from __future__ import annotations
@@ -64,12 +65,13 @@ REFERENCE_CROSSWALK = {
     ("qingdao-key24-2021", "纺织服装"): "现代轻工",
 }
 # Words found in any economic text: never a term (a scheme's official chain *name* is exempt).
-GENERIC = set(
-    "产业 发展 创新 科技 海洋 制造 智能 数字 平台 企业 园区 经济 技术 工业 能源 材料 装备 项目 健康 信息 服务 "
-    "数字经济 实体经济 高质量发展 新质生产力 招商引资 产业链 链主 集群 产业集群 龙头企业 专精特新 高新技术 "
-    "数字化 智能化 绿色化 数字化转型 智能制造 新能源 食品 啤酒 啤酒节 机器人 双碳 碳达峰 碳中和 "
-    "研发 生产 投资 合作 市场 消费 服务业 制造业 现代化 青岛".split()
-)
+_GENERIC_WORDS = """
+产业 发展 创新 科技 海洋 制造 智能 数字 平台 企业 园区 经济 技术 工业 能源 材料 装备 项目 健康 信息 服务
+数字经济 实体经济 高质量发展 新质生产力 招商引资 产业链 链主 集群 产业集群 龙头企业 专精特新 高新技术
+数字化 智能化 绿色化 数字化转型 智能制造 新能源 食品 啤酒 啤酒节 机器人 双碳 碳达峰 碳中和
+研发 生产 投资 合作 市场 消费 服务业 制造业 现代化 青岛
+"""
+GENERIC = frozenset(_GENERIC_WORDS.split())
 # Where the reference (and the brief) put a term in the current scheme: term -> the only chain it may sit in.
 PINNED = {
     "氢能": "绿色能源",
@@ -105,17 +107,17 @@ def fail(msg: str) -> None:
 
 
 def terms_of(chain: dict) -> list[tuple[str, str]]:
-    """(key, term) for every matchable term of a chain: its name, then aliases, sub-tracks, keywords, companies."""
+    """(key, term) for every matchable term of a chain: name, aliases, sub-tracks, keywords, companies."""
     out = [("name", chain.get("name", ""))]
     for key in TERM_KEYS:
         out += [(key, t) for t in chain.get(key, [])]
     return out
 
 
-def load() -> tuple[dict[str, dict], dict | None]:
+def load(directory: Path = HERE) -> tuple[dict[str, dict], dict | None]:
     schemes: dict[str, dict] = {}
     crosswalk = None
-    for path in sorted(HERE.glob("*.toml")):
+    for path in sorted(directory.glob("*.toml")):
         with path.open("rb") as fh:
             try:
                 data = tomllib.load(fh)
@@ -175,7 +177,7 @@ def check_scheme(code: str, data: dict, t2s, s2t) -> None:
         terms = terms_of(chain)
         lo, hi = TERMS_PER_CHAIN
         if not lo <= len(terms) <= hi:
-            fail(f"{where}: {len(terms)} terms (name, aliases, sub_tracks, keywords, companies); want {lo}-{hi}")
+            fail(f"{where}: {len(terms)} terms (name + aliases ... + companies); want {lo}-{hi}")
         seen_here: set[str] = set()
         for key, term in terms:
             if not isinstance(term, str) or not term:
@@ -186,7 +188,7 @@ def check_scheme(code: str, data: dict, t2s, s2t) -> None:
             if unicodedata.normalize("NFKC", term) != term:
                 fail(f"{where}: term {term!r} changes under NFKC; write the normalised form")
             if t2s.convert(term) != term:
-                fail(f"{where}: term {term!r} is not simplified (t2s gives {t2s.convert(term)!r}); it could never match")
+                fail(f"{where}: term {term!r} is not simplified (t2s: {t2s.convert(term)!r}); cannot match")
             if key != "name" and term in GENERIC:
                 fail(f"{where}: {key} term {term!r} is too generic")
             if term in seen_here:
@@ -194,7 +196,7 @@ def check_scheme(code: str, data: dict, t2s, s2t) -> None:
             seen_here.add(term)
             other = owner.get(term)
             if other and other != cname and (code, term) not in allow_shared:
-                fail(f"{code}: term {term!r} under both {other!r} and {cname!r} (add to allow_shared with a reason)")
+                fail(f"{code}: term {term!r} under both {other!r} and {cname!r} (allow_shared lacks it)")
             owner.setdefault(term, cname)
 
         # Traditional forms: each must convert back to the name or an alias, and every name/alias
@@ -203,7 +205,8 @@ def check_scheme(code: str, data: dict, t2s, s2t) -> None:
         trad = chain.get("traditional", [])
         for form in trad:
             if t2s.convert(form) not in plain:
-                fail(f"{where}: traditional {form!r} converts back to {t2s.convert(form)!r}, not the name or an alias")
+                back = t2s.convert(form)
+                fail(f"{where}: traditional {form!r} goes back to {back!r}: not the name or an alias")
             if form in plain:
                 fail(f"{where}: traditional {form!r} is identical to its simplified form; leave it out")
         if len(set(trad)) != len(trad):
@@ -228,8 +231,9 @@ def check_current(schemes: dict[str, dict]) -> None:
         return
     got = {c["name"]: c.get("group") for c in data.get("chains", [])}
     if got != OFFICIAL_10PLUS1:
-        fail(f"{CURRENT}: chains/groups differ from the official list: extra {sorted(set(got.items()) - set(OFFICIAL_10PLUS1.items()))}, "
-             f"missing {sorted(set(OFFICIAL_10PLUS1.items()) - set(got.items()))}")
+        extra = sorted(set(got.items()) - set(OFFICIAL_10PLUS1.items()))
+        missing = sorted(set(OFFICIAL_10PLUS1.items()) - set(got.items()))
+        fail(f"{CURRENT}: (chain, group) pairs differ from the official list: +{extra} -{missing}")
     if data.get("scheme", {}).get("complete") is not True:
         fail(f"{CURRENT}: complete must be true")
     where: dict[str, list[str]] = defaultdict(list)
@@ -292,18 +296,41 @@ def check_jieba(schemes: dict[str, dict]) -> None:
                         break
 
 
+def nested(data: dict) -> list[tuple[str, str, str, str]]:
+    """(longer term, its chain, shorter term, its chain) where a term of one chain contains a term of another.
+
+    Not an error: once both are in the jieba dictionary the longer one is the token. Listed so that
+    whoever edits the files sees them (and a substring matcher knows it must prefer the longest match).
+    """
+    owner = {t: chain["name"] for chain in data.get("chains", []) for _, t in terms_of(chain)}
+    return sorted(
+        (long, owner[long], short, owner[short])
+        for long in owner
+        for short in owner
+        if short != long and short in long and owner[short] != owner[long]
+    )
+
+
 def report(schemes: dict[str, dict]) -> None:
-    for code, data in schemes.items():
+    order = sorted(schemes, key=lambda c: (c != CURRENT, c))
+    for code in order:
+        data = schemes[code]
         s = data["scheme"]
         print(f"{code}  [{s['status']}, complete={str(s['complete']).lower()}]  {s['name']}")
+        print("  terms  chain (group)  per key; terms = name + aliases + sub_tracks + keywords + companies")
         for chain in data.get("chains", []):
             counts = " ".join(f"{k}={len(chain.get(k, []))}" for k in TERM_KEYS)
-            print(f"  {len(terms_of(chain)):3d}  {chain['name']} ({chain['group']})  {counts}")
+            print(f"  {len(terms_of(chain)):5d}  {chain['name']} ({chain['group']})  {counts}")
+        pairs = nested(data)
+        if pairs:
+            shown = "; ".join(f"{a}({ca}) ⊃ {b}({cb})" for a, ca, b, cb in pairs)
+            print(f"  nested (longest match wins): {shown}")
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    directory = Path(argv[1]).resolve() if len(argv) > 1 else HERE
     t2s, s2t = opencc.OpenCC("t2s"), opencc.OpenCC("s2t")
-    schemes, crosswalk = load()
+    schemes, crosswalk = load(directory)
     for code, data in schemes.items():
         check_scheme(code, data, t2s, s2t)
     check_current(schemes)
@@ -321,4 +348,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

@@ -1,0 +1,50 @@
+"""The DAG folder imports cleanly and the nightly DAG is scheduled and wired as intended."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from pressmon.airflow_run import DAGS_FOLDER
+
+
+@pytest.fixture(scope="module")
+def bag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS_FOLDER))
+
+
+def test_dag_folder_has_no_import_errors(bag):
+    assert bag.import_errors == {}
+    assert "pressmon_nightly" in bag.dags
+
+
+def test_every_dag_has_tags_retries_and_a_description(bag):
+    for dag_id, dag in bag.dags.items():
+        assert dag.tags, dag_id
+        assert dag.doc_md, dag_id
+        for task in dag.tasks:
+            assert task.retries is not None, f"{dag_id}.{task.task_id}"
+
+
+def test_nightly_runs_at_two_beijing_time_one_run_at_a_time_without_catchup(bag):
+    dag = bag.dags["pressmon_nightly"]
+    assert type(dag.timetable).__name__ == "CronTriggerTimetable"
+    assert dag.timetable.expression == "0 2 * * *"
+    assert str(dag.timetable.timezone) == "Asia/Shanghai"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.default_args["retry_delay"] == timedelta(minutes=5)
+
+
+def test_crawl_is_mapped_per_source_and_processing_runs_even_if_a_source_failed(bag):
+    dag = bag.dags["pressmon_nightly"]
+    tasks = {t.task_id: t for t in dag.tasks}
+    assert set(tasks) == {"start_run", "enabled_sources", "crawl", "process", "alert", "report"}
+    assert type(tasks["crawl"]).__name__.endswith("MappedOperator")
+    assert tasks["process"].trigger_rule == "all_done"
+    assert tasks["report"].trigger_rule == "all_done"
+    assert tasks["crawl"].task_id in {t.task_id for t in tasks["process"].upstream_list}
+    assert "alert" in {t.task_id for t in tasks["report"].upstream_list}

@@ -1,0 +1,103 @@
+"""The real nightly DAG, run with dag.test(): offline site over HTTP, real Postgres, real SMTP server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pressmon.airflow_run import prepare_airflow, run_dag_test
+from pressmon.offline.server import OfflineSite
+from pressmon.store import Store
+
+INITIALLY_PUBLISHED = 40
+
+
+@pytest.fixture(scope="module")
+def airflow_home() -> Path:
+    home = Path(os.environ["AIRFLOW_HOME"])
+    prepare_airflow(home)
+    return home
+
+
+@pytest.fixture
+def site(monkeypatch):
+    with OfflineSite(published=INITIALLY_PUBLISHED) as site:
+        monkeypatch.setenv("PRESSMON_BASE_URL_QD_PRESS", site.base_url)
+        yield site
+
+
+def _distinct(releases) -> int:
+    ids = {r.id for r in releases}
+    return sum(1 for r in releases if r.same_release_as not in ids)
+
+
+def _rows(config, sql, params=()):
+    with Store.open(config) as store, store.transaction() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def test_nightly_dag_crawls_processes_alerts_and_reports_then_only_sends_what_is_new(
+    airflow_home, site, smtp_server, store, config
+):
+    store.add_subscription("ai@example.com", ["人工智能"], [], [])
+    store.add_subscription("all@example.com", [], ["qd_press"], [])
+
+    first = run_dag_test(airflow_home)
+    assert set(first.task_states) == {"start_run", "enabled_sources", "crawl[0]", "process", "alert", "report"}
+
+    visible = site.visible
+    (run,) = _rows(config, "SELECT status, summary FROM crawl_runs WHERE run_key = %s", (first.run_id,))
+    assert run["status"] == "succeeded"
+    summary = run["summary"]
+    assert summary["sources"]["qd_press"]["detail_pages"] == len(visible)
+    assert summary["new_releases"] == _distinct(visible)
+    assert summary["duplicates"] == len(visible) - _distinct(visible)
+    assert summary["failed_pages"] == []
+    (count,) = _rows(config, "SELECT count(*) AS n FROM reporting.releases")
+    assert count["n"] == _distinct(visible)
+    tagged = _rows(config, "SELECT title FROM reporting.releases WHERE '人工智能' = ANY (chains)")
+    assert tagged, "some visible releases are about 人工智能"
+
+    assert sorted(m["To"] for m in smtp_server.messages) == ["ai@example.com", "all@example.com"]
+    everything = next(m for m in smtp_server.messages if m["To"] == "all@example.com")
+    text = everything.get_body(preferencelist=("plain",)).get_content()
+    assert f"有 {_distinct(visible)} 条新发布" in text
+
+    # The site publishes three more conferences; the next run fetches and mails only those.
+    new = site.publish(3)
+    smtp_server.messages.clear()
+    requests_before = len(site.requests)
+    second = run_dag_test(airflow_home)
+    fetched = [path for _, path, _ in site.requests[requests_before:] if path.endswith(".html")]
+    assert sorted(p for p in fetched if "index" not in p) == sorted(
+        f"/xwfbHtml/wangqihuigu/{r.published:%Y/%m%d}/{r.id}.html" for r in new
+    )
+    (run,) = _rows(config, "SELECT summary FROM crawl_runs WHERE run_key = %s", (second.run_id,))
+    assert run["summary"]["new_releases"] == len(new)
+    everything = next(m for m in smtp_server.messages if m["To"] == "all@example.com")
+    text = everything.get_body(preferencelist=("plain",)).get_content()
+    assert all(r.list_title in text for r in new)
+    assert not any(r.list_title in text for r in visible)
+
+    # Nothing new: the run succeeds, fetches one list page and sends nothing.
+    smtp_server.messages.clear()
+    third = run_dag_test(airflow_home)
+    (run,) = _rows(config, "SELECT status, summary FROM crawl_runs WHERE run_key = %s", (third.run_id,))
+    assert run["status"] == "succeeded"
+    assert run["summary"]["pages_fetched"] == 1 and run["summary"]["new_releases"] == 0
+    assert smtp_server.messages == []
+
+
+def test_a_broken_source_fails_its_own_task_and_the_rest_of_the_run_goes_on(airflow_home, site, smtp_server, store, config):
+    site.set_fault("/xwfbHtml/wangqihuigu/index.html", "503")
+    result = run_dag_test(airflow_home, check=False)
+    assert result.task_states["crawl[0]"] == "failed"
+    assert result.task_states["process"] == "success"
+    assert result.task_states["report"] == "success"
+    (run,) = _rows(config, "SELECT status, summary FROM crawl_runs WHERE run_key = %s", (result.run_id,))
+    assert run["status"] == "failed"
+    errors = run["summary"]["sources"]["qd_press"]["errors"]
+    assert any("503" in e["reason"] for e in errors)

@@ -1,0 +1,107 @@
+"""Migrations apply to an empty database, twice without change, and leave analysts a read-only contract."""
+
+from __future__ import annotations
+
+import psycopg2
+import pytest
+
+from pressmon.errors import MigrationError
+from pressmon.store import connect, load_migrations, migrate
+
+REQUIRED_TABLES = {
+    "sources", "crawl_runs", "crawl_run_sources", "raw_pages", "releases", "release_versions", "clusters",
+    "release_lsh_bands", "taxonomies", "chains", "release_chains", "subscriptions", "deliveries",
+}
+REQUIRED_VIEWS = {"releases", "release_copies", "release_chains", "daily_chain_counts", "sources", "crawl_runs"}
+
+
+def _reader_url(url: str) -> str:
+    return url.replace("postgresql://postgres@", "postgresql://pressmon_reader@", 1)
+
+
+def test_all_migrations_apply_to_an_empty_database_and_are_recorded(empty_db_url):
+    conn = connect(empty_db_url)
+    try:
+        applied = migrate(conn)
+        assert applied == [m.name for m in load_migrations()]
+        with conn.cursor() as cur:
+            cur.execute("SELECT version FROM pressmon_migrations ORDER BY version")
+            assert [row[0] for row in cur.fetchall()] == [m.version for m in load_migrations()]
+            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            assert REQUIRED_TABLES <= {row[0] for row in cur.fetchall()}
+            cur.execute("SELECT viewname FROM pg_views WHERE schemaname = 'reporting'")
+            assert {row[0] for row in cur.fetchall()} == REQUIRED_VIEWS
+    finally:
+        conn.close()
+
+
+def test_migrate_twice_applies_nothing_the_second_time(empty_db_url):
+    conn = connect(empty_db_url)
+    try:
+        migrate(conn)
+        assert migrate(conn) == []
+    finally:
+        conn.close()
+
+
+def test_an_applied_migration_that_was_edited_is_refused(empty_db_url, tmp_path):
+    for migration in load_migrations():
+        (tmp_path / f"{migration.name}.sql").write_text(migration.sql)
+    conn = connect(empty_db_url)
+    try:
+        migrate(conn, tmp_path)
+        first = sorted(tmp_path.glob("*.sql"))[0]
+        first.write_text(first.read_text() + "\n-- edited\n")
+        with pytest.raises(MigrationError, match="edited"):
+            migrate(conn, tmp_path)
+    finally:
+        conn.close()
+
+
+def test_every_reporting_view_and_its_columns_are_documented(db_url):
+    conn = connect(db_url)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """SELECT c.relname, obj_description(c.oid, 'pg_class')
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'reporting' AND c.relkind = 'v'"""
+        )
+        undocumented = [name for name, comment in cur.fetchall() if not comment]
+        assert undocumented == []
+        cur.execute(
+            """SELECT a.attname FROM pg_attribute a
+                WHERE a.attrelid = 'reporting.releases'::regclass AND a.attnum > 0
+                  AND col_description(a.attrelid, a.attnum) IS NULL"""
+        )
+        # Self-explanatory columns may go without a comment; the contract's key ones may not.
+        assert not {"url", "chains", "duplicates", "first_seen_at", "published_at"} & {r[0] for r in cur.fetchall()}
+    conn.close()
+
+
+def test_reporting_releases_has_the_columns_analysts_rely_on(db_url):
+    conn = connect(db_url)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT * FROM reporting.releases LIMIT 0")
+        columns = {d.name for d in cur.description}
+    conn.close()
+    assert {"url", "source", "title", "published_at", "first_seen_at", "chains", "duplicates"} <= columns
+
+
+def test_reader_role_reads_reporting_and_cannot_write_or_read_tables(db_url):
+    reader = psycopg2.connect(_reader_url(db_url))
+    reader.autocommit = True
+    try:
+        with reader.cursor() as cur:
+            cur.execute("SELECT count(*) FROM reporting.releases")
+            assert cur.fetchone()[0] == 0
+            for statement in (
+                "SELECT * FROM raw_pages",
+                "INSERT INTO sources (code, name, base_url) VALUES ('x', 'x', 'x')",
+                "DELETE FROM subscriptions",
+                "CREATE TABLE reporting.mine (x int)",
+                "CREATE TABLE public.mine (x int)",
+            ):
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                    cur.execute(statement)
+    finally:
+        reader.close()

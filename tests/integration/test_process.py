@@ -1,0 +1,127 @@
+"""Processing raw pages into releases, clusters and tags in a real Postgres."""
+
+from __future__ import annotations
+
+from pressmon import steps
+from tests.pages import add_page, edited, page_url, releases
+
+RELEASES = releases()
+
+
+def _scalar(store, sql, params=()):
+    with store.transaction() as cur:
+        cur.execute(sql, params)
+        return next(iter(cur.fetchone().values()))
+
+
+def test_pages_become_releases_with_the_fields_of_the_page(store, config):
+    seed = RELEASES[1206]
+    add_page(store, seed)
+    counts = steps.process(config)
+    assert counts == {"new": 1}
+    with store.transaction() as cur:
+        cur.execute("SELECT * FROM reporting.releases")
+        (row,) = cur.fetchall()
+    assert row["title"] == seed.list_title
+    assert row["published_at"] == seed.published
+    assert row["url"] == "https://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2023/0223/1206.html"
+    assert row["duplicates"] == 0
+    # The real page shows the transcript twice; the release holds it once.
+    assert row["body"].count(seed.paragraphs[3]) == 1
+    assert {s["name"] for s in row["speakers"]} >= {"刘学辉", "李香"}
+    assert _scalar(store, "SELECT count(*) FROM raw_pages WHERE process_state = 'done'") == 1
+
+
+def test_http_and_https_copies_and_a_changed_view_counter_are_one_release(store, config):
+    release = RELEASES[2023]
+    add_page(store, release, url=page_url(release, "http"), views=10)
+    add_page(store, release, url=page_url(release, "https"), views=11)
+    add_page(store, release, url=page_url(release, "http") + "?utm_source=wechat", views=12)
+    counts = steps.process(config)
+    assert counts == {"new": 1, "unchanged": 2}
+    assert _scalar(store, "SELECT count(*) FROM releases") == 1
+    assert _scalar(store, "SELECT count(*) FROM clusters") == 1
+
+
+def test_a_repost_under_another_url_joins_the_cluster_of_the_original(store, config):
+    add_page(store, RELEASES[1702])
+    add_page(store, RELEASES[1703])
+    counts = steps.process(config)
+    assert counts == {"new": 1, "near_duplicate": 1}
+    with store.transaction() as cur:
+        cur.execute("SELECT cluster_id, duplicates, url FROM reporting.releases")
+        (row,) = cur.fetchall()
+    assert row["duplicates"] == 1
+    assert row["url"].endswith("/1702.html")
+
+
+def test_two_conferences_of_one_series_stay_two_releases(store, config):
+    add_page(store, RELEASES[1688])
+    add_page(store, RELEASES[1702])
+    assert steps.process(config) == {"new": 2}
+    assert _scalar(store, "SELECT count(*) FROM reporting.releases") == 2
+
+
+def test_a_changed_page_under_the_same_url_is_a_new_version_of_the_same_release(store, config):
+    release = RELEASES[2236]
+    add_page(store, release)
+    steps.process(config)
+    corrected = edited(release, paragraphs=(*release.paragraphs, "（本文有更正：无人机起降点数量更正为46个。）"))
+    add_page(store, corrected)
+    assert steps.process(config) == {"updated": 1}
+    with store.transaction() as cur:
+        cur.execute("SELECT version, body FROM releases")
+        (row,) = cur.fetchall()
+        cur.execute("SELECT version, body FROM release_versions")
+        (old,) = cur.fetchall()
+    assert row["version"] == 2 and "更正" in row["body"]
+    assert old["version"] == 1 and "更正" not in old["body"]
+    assert _scalar(store, "SELECT count(*) FROM clusters") == 1
+
+
+def test_a_broken_page_is_recorded_with_its_reason_and_the_batch_goes_on(store, config):
+    good = add_page(store, RELEASES[2023])
+    broken = add_page(store, RELEASES[2098], body=b"<html><body><ul><li><a href='/a'>a</a></li></ul></body></html>")
+    binary = add_page(store, RELEASES[2135], body=bytes(range(256)) * 40)
+    counts = steps.process(config)
+    assert counts == {"new": 1, "failed": 2}
+    with store.transaction() as cur:
+        cur.execute("SELECT id, process_state, process_error FROM raw_pages ORDER BY id")
+        rows = {row["id"]: row for row in cur.fetchall()}
+    assert rows[good]["process_state"] == "done"
+    for page in (broken, binary):
+        assert rows[page]["process_state"] == "failed"
+        assert rows[page]["process_error"].startswith("NotAnArticle")
+
+
+def test_processing_twice_changes_nothing(store, config):
+    add_page(store, RELEASES[1650])
+    steps.process(config)
+    before = _scalar(store, "SELECT md5(string_agg(r::text, '|' ORDER BY id)) FROM releases r")
+    assert steps.process(config) == {}
+    assert _scalar(store, "SELECT md5(string_agg(r::text, '|' ORDER BY id)) FROM releases r") == before
+
+
+def test_releases_are_tagged_with_official_chain_names_scores_and_evidence(store, config):
+    add_page(store, RELEASES[2023])
+    steps.process(config)
+    with store.transaction() as cur:
+        cur.execute("SELECT chains FROM reporting.releases")
+        chains = cur.fetchone()["chains"]
+        cur.execute("SELECT chain, score, evidence, scheme FROM reporting.release_chains ORDER BY score DESC")
+        top = cur.fetchone()
+    assert chains[0] == "低空经济"
+    assert top["chain"] == "低空经济" and top["scheme"] == "qingdao-10plus1-2025"
+    assert 0.5 <= top["score"] <= 1
+    assert top["evidence"]["title"].get("低空经济") == 1
+    assert top["evidence"]["body"]["无人机"] >= 1
+
+
+def test_full_text_search_finds_releases_by_jieba_tokens(store, config):
+    add_page(store, RELEASES[2023])
+    add_page(store, RELEASES[1650])
+    steps.process(config)
+    with store.transaction() as cur:
+        cur.execute("SELECT title FROM reporting.releases WHERE search @@ to_tsquery('simple', '无人机')")
+        titles = [r["title"] for r in cur.fetchall()]
+    assert titles == [RELEASES[2023].list_title]
