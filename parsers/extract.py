@@ -134,7 +134,7 @@ def extract(
     container, method = _container(root, options, deadline)
     if container is None:
         raise NotAnArticle("no block of article text on the page")
-    attachments = _attachments(container, root, url)
+    attachments = _attachments(container, url)
     lines = _lines(container, deadline)
     _check(deadline)
     preamble = _preamble(root, container)
@@ -449,22 +449,22 @@ def _published(
     return find_date(preamble[-300:])
 
 
-def _attachments(
-    container: lxml.html.HtmlElement, root: lxml.html.HtmlElement, url: str | None
-) -> list[Attachment]:
+def _attachments(container: lxml.html.HtmlElement, url: str | None) -> list[Attachment]:
+    """Return document links of the article: in the body or in a block beside it."""
+    scope = container
+    for _ in range(3):
+        parent = scope.getparent()
+        if parent is None or parent.tag in {"body", "html"}:
+            break
+        scope = parent
     found: dict[str, Attachment] = {}
-    scopes = [container]
-    parent = container.getparent()
-    if parent is not None:
-        scopes.append(parent)
-    for scope in scopes:
-        for link in scope.iter("a"):
-            href = (link.get("href") or "").strip()
-            if not href or not vocab.ATTACHMENT_SUFFIX.search(href):
-                continue
-            absolute = urljoin(url, href) if url else href
-            name = _text(link) or link.get("title") or href.rsplit("/", 1)[-1]
-            found.setdefault(absolute, Attachment(absolute, name))
+    for link in scope.iter("a"):
+        href = (link.get("href") or "").strip()
+        if not href or not vocab.ATTACHMENT_SUFFIX.search(href):
+            continue
+        absolute = urljoin(url, href) if url else href
+        name = _text(link) or link.get("title") or href.rsplit("/", 1)[-1]
+        found.setdefault(absolute, Attachment(absolute, name))
     return list(found.values())
 
 

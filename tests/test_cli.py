@@ -1,0 +1,123 @@
+"""The `pressmon` command: file commands for checking quality by hand, subscriptions, sources, migrations."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pressmon.cli import main
+from pressmon.offline.qd_press import render_detail_page
+from tests.pages import page_url, releases
+
+RELEASES = releases()
+CORPUS_HTML = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "html"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("pressmon", path=str(Path(sys.executable).parent))
+    assert exe is not None
+    completed = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True)
+    for command in ("db", "demo", "crawl", "process", "alert", "subscribe", "sources", "extract", "tag"):
+        assert command in completed.stdout
+
+
+def test_extract_prints_the_json_contract_from_raw_bytes(capsys, tmp_path):
+    release = RELEASES[2023]
+    page = tmp_path / "2023.html"
+    page.write_bytes(render_detail_page(release, views=5).encode("gb18030").replace(b"utf-8", b"gbk"))
+    code, out, _ = run(capsys, "extract", str(page), "--url", page_url(release))
+    assert code == 0
+    data = json.loads(out)
+    assert {"title", "published_at", "publisher", "body", "attachments", "speakers"} <= set(data)
+    assert data["title"] == release.list_title
+    assert data["published_at"] == release.published.isoformat()
+    assert release.paragraphs[5] in data["body"]
+    assert data["attachments"] == [
+        {"url": f"http://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2025/0116/{a.file}", "name": a.name}
+        for a in release.attachments
+    ]
+    assert all({"name", "role"} <= set(s) for s in data["speakers"]) and data["speakers"]
+
+
+def test_extract_reports_a_list_page_as_not_an_article(capsys):
+    code, out, _ = run(capsys, "extract", str(CORPUS_HTML / "gne-listpage-163-1.html"), "--url", "https://news.163.com/")
+    assert code == 1
+    assert json.loads(out)["error"] == "NotAnArticle"
+
+
+def test_extract_of_a_missing_file_is_a_clear_error(capsys, tmp_path):
+    code, _, err = run(capsys, "extract", str(tmp_path / "nope.html"))
+    assert code == 1 and "cannot read" in err
+
+
+def test_tag_a_text_file_prints_chains_ordered_by_score_with_evidence(capsys, tmp_path):
+    release = RELEASES[2023]
+    text = tmp_path / "release.txt"
+    text.write_text(release.list_title + "\n" + "\n".join(release.paragraphs), encoding="utf-8")
+    code, out, _ = run(capsys, "tag", str(text))
+    assert code == 0
+    tags = json.loads(out)
+    assert tags[0]["chain"] == "低空经济"
+    assert [t["score"] for t in tags] == sorted((t["score"] for t in tags), reverse=True)
+    assert tags[0]["evidence"]["title"]
+
+
+def test_tag_an_html_file_extracts_it_first(capsys, tmp_path):
+    release = RELEASES[1650]
+    page = tmp_path / "page.html"
+    page.write_text(render_detail_page(release, views=1), encoding="utf-8")
+    code, out, _ = run(capsys, "tag", str(page), "--url", page_url(release))
+    assert code == 0
+    assert json.loads(out)[0]["chain"] == "新一代信息技术"
+
+
+def test_subscribe_add_list_remove(capsys, store):
+    code, out, _ = run(capsys, "subscribe", "add", "desk@example.com", "--chain", "低空经济", "--keyword", "無人機")
+    assert code == 0 and "subscribed" in out
+    code, out, _ = run(capsys, "subscribe", "add", "desk@example.com", "--chain", "低空经济", "--keyword", "無人機")
+    assert "already subscribed" in out
+    code, out, _ = run(capsys, "subscribe", "list")
+    assert "desk@example.com" in out and "低空经济" in out and "无人机" in out  # keyword stored simplified
+    code, out, _ = run(capsys, "subscribe", "remove", "desk@example.com")
+    assert code == 0 and "removed 1" in out
+    _, out, _ = run(capsys, "subscribe", "list")
+    assert "no subscriptions" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["subscribe", "add", "not-an-address", "--chain", "低空经济"], "not an email address"),
+        (["subscribe", "add", "a@example.com", "--chain", "区块链"], "unknown chain"),
+        (["subscribe", "add", "a@example.com", "--source", "nowhere"], "unknown source"),
+        (["subscribe", "remove", "999"], "no active subscription"),
+    ],
+)
+def test_bad_subscription_input_is_refused_with_a_clear_message(capsys, store, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and message in err
+
+
+def test_sources_lists_every_spider_and_can_disable_one(capsys, store):
+    code, out, _ = run(capsys, "sources")
+    assert code == 0 and "qd_press" in out and "青岛市人民政府新闻办公室" in out and "enabled" in out
+    code, out, _ = run(capsys, "sources", "disable", "qd_press")
+    assert "disabled" in out
+    code, _, err = run(capsys, "sources", "disable", "nowhere")
+    assert code == 1 and "no source" in err
+
+
+def test_db_migrate_twice_reports_up_to_date(capsys, db_url):
+    code, out, _ = run(capsys, "db", "migrate")
+    assert code == 0 and "up to date" in out
