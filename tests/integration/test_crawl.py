@@ -117,7 +117,7 @@ def test_a_first_crawl_stores_every_list_page(site, config, store):
 
 def test_a_first_crawl_records_the_source_as_succeeded_with_its_counts(site, config, store):
     run_id, summary = crawl(config, store, "first")
-    outcome = run_source(store, run_id)
+    outcome = run_source(store, run_id); print("ERRORS", outcome["errors"], outcome["stats"])
     assert outcome["source"] == "qd_press"
     assert outcome["status"] == "succeeded"
     assert outcome["finished_at"] is not None
@@ -168,7 +168,7 @@ def test_a_detail_page_answering_500_is_stored_as_failed_and_listed_in_the_error
     assert small_site.requests.count(("GET", path, 500)) == 1 + RETRY_TIMES
     (row,) = query(store, "SELECT * FROM raw_pages WHERE final_url = %s", (small_site.url(path),))
     assert (row["status"], row["process_state"], row["process_error"]) == (500, "failed", "HTTP 500")
-    outcome = run_source(store, run_id)
+    outcome = run_source(store, run_id); print("ERRORS", outcome["errors"], outcome["stats"])
     assert outcome["status"] == "succeeded"
     assert outcome["errors"] == [{"url": small_site.url(path), "reason": "HTTP 500"}]
     others = [row for row in detail_rows(store) if row["status"] == 200]
@@ -184,7 +184,7 @@ def test_a_detail_page_that_times_out_is_recorded_as_an_error_and_the_rest_store
     stalled = qd_press.detail_path(small_site.visible[1])
     small_site.set_fault(stalled, "timeout")
     run_id, _ = crawl(config, store, "timeout")
-    outcome = run_source(store, run_id)
+    outcome = run_source(store, run_id); print("ERRORS", outcome["errors"], outcome["stats"])
     assert outcome["status"] == "succeeded"
     assert [e["url"] for e in outcome["errors"]] == [small_site.url(stalled)]
     assert "timeout" in outcome["errors"][0]["reason"].lower() or "timed out" in outcome["errors"][0]["reason"]
@@ -198,7 +198,7 @@ def test_a_truncated_detail_page_is_recorded_as_an_error_and_the_rest_stored(sma
     cut = qd_press.detail_path(small_site.visible[3])
     small_site.set_fault(cut, "truncate")
     run_id, _ = crawl(config, store, "truncate")
-    outcome = run_source(store, run_id)
+    outcome = run_source(store, run_id); print("ERRORS", outcome["errors"], outcome["stats"])
     assert outcome["status"] == "succeeded"
     assert [e["url"] for e in outcome["errors"]] == [small_site.url(cut)]
     assert outcome["errors"][0]["reason"]
@@ -211,7 +211,7 @@ def test_an_unreachable_site_fails_the_crawl_and_records_the_reason(config, stor
     run_id = store.start_run("test-unreachable")
     with pytest.raises(CrawlError, match="qd_press"):
         steps.crawl(config, "qd_press", run_id)
-    outcome = run_source(store, run_id)
+    outcome = run_source(store, run_id); print("ERRORS", outcome["errors"], outcome["stats"])
     assert outcome["status"] == "failed"
     assert outcome["finished_at"] is not None
     assert outcome["errors"]
