@@ -75,6 +75,9 @@ class CrawlRunRecorder:
         failed = reason != "finished" or not getattr(spider, "list_pages_ok", 0)
         if failed and not errors:
             errors.append({"url": None, "reason": f"spider closed: {reason}"})
+        list_errors = any(e.get("kind") == "list" for e in errors)
+        if not failed and not list_errors and getattr(spider, "reached_end", False):
+            store_for(spider).mark_archive_walked(spider.name)
         store_for(spider).finish_run_source(
             run_id,
             spider.name,

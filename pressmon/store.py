@@ -266,14 +266,34 @@ class Store:
 
     # -- raw pages --------------------------------------------------------------------------------------
 
-    def known_detail_urls(self, source: str) -> set[str]:
-        """Return canonical URLs of detail pages of this source already fetched successfully."""
+    def known_detail_urls(self, source: str) -> list[tuple[str, str]]:
+        """Return (URL as linked, canonical URL of the final page) of detail pages fetched successfully."""
         rows = self._all(
-            """SELECT DISTINCT canonical_url FROM raw_pages
+            """SELECT DISTINCT url, canonical_url FROM raw_pages
                 WHERE source = %s AND kind = 'detail' AND status = 200""",
             (source,),
         )
-        return {row["canonical_url"] for row in rows}
+        return [(row["url"], row["canonical_url"]) for row in rows]
+
+    def failed_detail_urls(self, source: str, days: int = 30, limit: int = 100) -> list[str]:
+        """Return canonical URLs of recent detail pages whose fetches all failed, to try them again."""
+        rows = self._all(
+            """SELECT canonical_url FROM raw_pages
+                WHERE source = %s AND kind = 'detail' AND fetched_at > now() - make_interval(days => %s)
+                GROUP BY canonical_url
+               HAVING bool_and(status <> 200)
+                ORDER BY max(fetched_at) DESC
+                LIMIT %s""",
+            (source, days, limit),
+        )
+        return [row["canonical_url"] for row in rows]
+
+    def archive_walked(self, source: str) -> bool:
+        return bool(self._scalar("SELECT archive_walked_at IS NOT NULL FROM sources WHERE code = %s", (source,)))
+
+    def mark_archive_walked(self, source: str) -> None:
+        with self.transaction() as cur:
+            cur.execute("UPDATE sources SET archive_walked_at = now() WHERE code = %s", (source,))
 
     def add_raw_page(
         self,

@@ -17,8 +17,9 @@ import psycopg2
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Read-only copies of ../shared/corpus, so a clone of the repository tests itself.
+CORPUS = FIXTURES / "corpus"
 
 # Airflow reads its configuration when first imported: point it at a private home before any test does.
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="pressmon-airflow-"))

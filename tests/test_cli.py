@@ -15,7 +15,7 @@ from pressmon.offline.qd_press import render_detail_page
 from tests.pages import page_url, releases
 
 RELEASES = releases()
-CORPUS_HTML = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "html"
+CORPUS_HTML = Path(__file__).resolve().parent / "fixtures" / "corpus" / "html"
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

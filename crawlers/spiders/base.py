@@ -18,6 +18,8 @@ from parsers.urls import canonical_url
 from pressmon.config import Config
 
 NEXT_PAGE_TEXTS = ("下一页", "下页", "后一页", "下一頁")
+# Error answers are stored and recorded, not dropped; redirects are followed by Scrapy as usual.
+ERROR_STATUSES = list(range(400, 600))
 
 
 class PressReleaseSpider(scrapy.Spider):
@@ -48,12 +50,37 @@ class PressReleaseSpider(scrapy.Spider):
         self.known_seen = 0
         self.known: set[str] = set()
         self.scheduled: set[str] = set()
+        self.incremental = True
+        self.reached_end = False
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        self.known = store_for(self).known_detail_urls(self.name)
-        self.logger.info("%s: %d detail pages already held; crawling %s", self.name, len(self.known), self.base_url)
+        store = store_for(self)
+        for url, key in store.known_detail_urls(self.name):
+            self.known.update((key, canonical_url(url, self.mirrors)))
+        # Until the archive has been walked to its end once, keep walking past known pages.
+        self.incremental = store.archive_walked(self.name)
+        self.logger.info(
+            "%s: %d detail pages already held; crawling %s (%s)",
+            self.name, len(self.known), self.base_url, "incremental" if self.incremental else "full walk",
+        )
         for path in self.list_paths:
             yield self._list_request(f"{self.base_url}/{path.lstrip('/')}", page=1)
+        for key in store.failed_detail_urls(self.name):
+            self.scheduled.add(key)
+            yield self._detail_request(self.crawl_url(key))
+
+    def crawl_url(self, key: str) -> str:
+        """Return where to fetch a page given its canonical URL (on the mirror, when crawling one)."""
+        parts = urlsplit(key)
+        return f"{self.base_url}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+
+    def _detail_request(self, url: str) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_detail,
+            errback=self.on_error,
+            meta={"handle_httpstatus_list": ERROR_STATUSES, "pressmon_kind": "detail"},
+        )
 
     def _list_request(self, url: str, page: int) -> scrapy.Request:
         return scrapy.Request(
@@ -61,7 +88,7 @@ class PressReleaseSpider(scrapy.Spider):
             callback=self.parse_list,
             errback=self.on_error,
             cb_kwargs={"page": page},
-            meta={"handle_httpstatus_all": True, "pressmon_kind": "list"},
+            meta={"handle_httpstatus_list": ERROR_STATUSES, "pressmon_kind": "list"},
             dont_filter=True,
         )
 
@@ -69,7 +96,9 @@ class PressReleaseSpider(scrapy.Spider):
         """Store the list page, schedule new detail pages, and follow pagination until known pages recur."""
         yield self._raw_page(response, "list")
         if response.status != 200:
-            self.errors.append({"url": response.url, "reason": f"list page answered HTTP {response.status}"})
+            self.errors.append(
+                {"url": response.url, "kind": "list", "reason": f"list page answered HTTP {response.status}"}
+            )
             return
         self.list_pages_ok += 1
         overlap = self.config.crawl_overlap
@@ -82,13 +111,8 @@ class PressReleaseSpider(scrapy.Spider):
                 if not (self.recheck and self.known_seen <= overlap):
                     continue
             self.scheduled.add(key)
-            yield scrapy.Request(
-                url,
-                callback=self.parse_detail,
-                errback=self.on_error,
-                meta={"handle_httpstatus_all": True, "pressmon_kind": "detail"},
-            )
-        if self.known_seen >= max(overlap, 1):
+            yield self._detail_request(url)
+        if self.incremental and self.known_seen >= max(overlap, 1):
             self.logger.info("%s: reached pages already held on list page %d; stopping", self.name, page)
             return
         if page >= self.config.max_list_pages:
@@ -97,11 +121,13 @@ class PressReleaseSpider(scrapy.Spider):
         next_url = self.next_page(response)
         if next_url:
             yield self._list_request(next_url, page + 1)
+        else:
+            self.reached_end = True
 
     def parse_detail(self, response: Response) -> Iterator[RawPage]:
         """Store the detail page as fetched; parsing happens later, from the database."""
         if response.status != 200:
-            self.errors.append({"url": response.url, "reason": f"HTTP {response.status}"})
+            self.errors.append({"url": response.url, "kind": "detail", "reason": f"HTTP {response.status}"})
         yield self._raw_page(response, "detail")
 
     def detail_links(self, response: Response) -> list[str]:
@@ -126,13 +152,14 @@ class PressReleaseSpider(scrapy.Spider):
         """Record a request that got no response (timeout, refused, truncated) and go on."""
         request = failure.request
         reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500]
-        self.errors.append({"url": request.url, "reason": reason})
+        self.errors.append({"url": request.url, "kind": request.meta.get("pressmon_kind"), "reason": reason})
         self.logger.warning("%s: %s failed: %s", self.name, request.url, reason)
 
     def _raw_page(self, response: Response, kind: str) -> RawPage:
+        redirects = response.meta.get("redirect_urls") or []
         return RawPage(
             kind=kind,
-            url=response.request.url if response.request else response.url,
+            url=redirects[0] if redirects else response.url,
             final_url=response.url,
             canonical_url=canonical_url(response.url, self.mirrors),
             status=response.status,

@@ -10,12 +10,14 @@ import scrapy
 from scrapy.http import HtmlResponse
 
 from crawlers.items import RawPage
+from crawlers.spiders.base import ERROR_STATUSES
 from crawlers.spiders.qd_press import QdPressSpider
 from parsers.urls import canonical_url
 from pressmon.offline import qd_press
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qd_press"
-RELEASES_DIR = Path(__file__).resolve().parents[2] / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
+ROOT = Path(__file__).resolve().parents[2]
+RELEASES_DIR = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
 MIRROR = "http://127.0.0.1:8765"
 REAL = "https://qdfb.shiminjia.com"
 ARCHIVE = "/xwfbHtml/wangqihuigu/"
@@ -37,7 +39,7 @@ def saved_response(name: str, url: str, *, kind: str, page: int | None = None) -
     """Build the response the spider would get for a saved page, with the meta its request carries."""
     request = scrapy.Request(
         url,
-        meta={"handle_httpstatus_all": True, "pressmon_kind": kind},
+        meta={"handle_httpstatus_list": ERROR_STATUSES, "pressmon_kind": kind},
         cb_kwargs={} if page is None else {"page": page},
     )
     return HtmlResponse(
@@ -101,7 +103,7 @@ def test_detail_requests_are_absolute_urls_on_the_crawled_host_matching_the_deta
         assert f"{parts.scheme}://{parts.netloc}" == MIRROR
         assert spider.detail_url.search(parts.path), request.url
         assert request.meta["pressmon_kind"] == "detail"
-        assert request.meta["handle_httpstatus_all"] is True
+        assert 500 in request.meta["handle_httpstatus_list"] and 301 not in request.meta["handle_httpstatus_list"]
 
 
 def test_parse_list_follows_the_next_page_link_to_index_1(spider):
@@ -181,7 +183,27 @@ def test_parse_detail_of_an_error_page_stores_it_and_records_the_error(spider):
     response = saved_response("detail-1206.html", url, kind="detail").replace(status=500)
     (item,) = list(spider.parse_detail(response))
     assert item["status"] == 500
-    assert spider.errors == [{"url": url, "reason": "HTTP 500"}]
+    assert spider.errors == [{"url": url, "kind": "detail", "reason": "HTTP 500"}]
+
+
+# -- redirects -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["detail", "list"])
+def test_the_spiders_requests_follow_a_moved_page_to_its_new_address(spider, kind):
+    # Sites move (http to https, new paths); a page that answers 301 must be fetched where it went, so that
+    # raw_pages gets the page and its final URL rather than an empty 301.
+    from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
+    from scrapy.utils.test import get_crawler
+
+    output = parse_list(spider, list_response("list-1.html", 1))
+    request = (detail_requests if kind == "detail" else list_requests)(output)[0]
+    moved_to = request.url.replace("/xwfbHtml/", "/xwfb/")
+    moved = HtmlResponse(request.url, status=301, headers={"Location": moved_to}, body=b"", request=request)
+    middleware = RedirectMiddleware.from_crawler(get_crawler(QdPressSpider))
+    followed = middleware.process_response(request, moved)
+    assert isinstance(followed, scrapy.Request), "the 301 answer was handed to the spider instead of followed"
+    assert followed.url == moved_to
 
 
 # -- politeness -----------------------------------------------------------------------------------------

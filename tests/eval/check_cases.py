@@ -5,8 +5,8 @@ Run by hand (not collected by pytest):
 
     .venv/bin/python tests/eval/check_cases.py [CORPUS_HTML_DIR]
 
-The corpus directory defaults to $PRESSMON_CORPUS_HTML, else ../shared/corpus/html
-next to the repository (/work/shared/corpus/html).
+The corpus directory defaults to $PRESSMON_CORPUS_HTML, else tests/fixtures/corpus/html
+(read-only copies of ../shared/corpus/html).
 
 Checks:
   * every .html file of the corpus has exactly one case, and no case names a missing file;
@@ -40,7 +40,7 @@ from bs4 import BeautifulSoup
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE / "extraction_cases.json"
-DEFAULT_CORPUS = HERE.parents[2] / "shared" / "corpus" / "html"
+DEFAULT_CORPUS = HERE.parent / "fixtures" / "corpus" / "html"
 
 FIELDS = {
     "file": str,

@@ -56,6 +56,15 @@ def detail_rows(store, run_id: int | None = None) -> list[dict[str, Any]]:
     return query(store, sql + " AND run_id = %s ORDER BY id", (run_id,))
 
 
+def stored_detail_urls(store) -> set[str]:
+    return {row["final_url"] for row in detail_rows(store)}
+
+
+def detail_urls(site: OfflineSite) -> set[str]:
+    """The local URLs of the site's visible detail pages."""
+    return {site.url(qd_press.detail_path(release)) for release in site.visible}
+
+
 def run_source(store, run_id: int) -> dict[str, Any]:
     (row,) = store.run_sources(run_id)
     return row
@@ -110,14 +119,15 @@ def test_a_first_crawl_stores_every_list_page(site, config, store):
     rows = query(store, "SELECT * FROM raw_pages WHERE kind = 'list' ORDER BY id")
     pages = qd_press.list_page_count(len(site.visible))
     assert pages == 3
-    assert [row["final_url"] for row in rows] == [site.url(qd_press.list_path(n)) for n in range(1, pages + 1)]
-    assert [row["canonical_url"] for row in rows] == [REAL + qd_press.list_path(n) for n in range(1, pages + 1)]
+    paths = [qd_press.list_path(n) for n in range(1, pages + 1)]
+    assert [row["final_url"] for row in rows] == [site.url(path) for path in paths]
+    assert [row["canonical_url"] for row in rows] == [REAL + path for path in paths]
     assert {(row["status"], row["process_state"]) for row in rows} == {(200, "skipped")}
 
 
 def test_a_first_crawl_records_the_source_as_succeeded_with_its_counts(site, config, store):
     run_id, summary = crawl(config, store, "first")
-    outcome = run_source(store, run_id); print("ERRORS", outcome["errors"], outcome["stats"])
+    outcome = run_source(store, run_id)
     assert outcome["source"] == "qd_press"
     assert outcome["status"] == "succeeded"
     assert outcome["finished_at"] is not None
@@ -135,14 +145,12 @@ def test_a_crawl_reads_robots_txt_before_any_page(small_site, config, store):
 
 def test_a_second_crawl_fetches_only_the_newly_published_detail_pages(site, config, store):
     crawl(config, store, "first")
-    held = {row["canonical_url"] for row in detail_rows(store)}
     before = len(site.requests)
     new = site.publish(5)
     run_id, summary = crawl(config, store, "second")
     new_paths = {qd_press.detail_path(r) for r in new}
     assert sorted(requested_paths(site.requests[before:], kind="detail")) == sorted(new_paths)
-    assert {row["canonical_url"] for row in detail_rows(store, run_id)} == {REAL + p for p in new_paths}
-    assert not held & {REAL + p for p in new_paths}
+    assert {row["canonical_url"] for row in detail_rows(store, run_id)} == {REAL + path for path in new_paths}
     assert len(detail_rows(store)) == 45
     assert summary["detail_pages"] == 5
 
@@ -168,11 +176,11 @@ def test_a_detail_page_answering_500_is_stored_as_failed_and_listed_in_the_error
     assert small_site.requests.count(("GET", path, 500)) == 1 + RETRY_TIMES
     (row,) = query(store, "SELECT * FROM raw_pages WHERE final_url = %s", (small_site.url(path),))
     assert (row["status"], row["process_state"], row["process_error"]) == (500, "failed", "HTTP 500")
-    outcome = run_source(store, run_id); print("ERRORS", outcome["errors"], outcome["stats"])
+    outcome = run_source(store, run_id)
     assert outcome["status"] == "succeeded"
-    assert outcome["errors"] == [{"url": small_site.url(path), "reason": "HTTP 500"}]
-    others = [row for row in detail_rows(store) if row["status"] == 200]
-    assert len(others) == len(small_site.visible) - 1
+    assert outcome["errors"] == [{"url": small_site.url(path), "kind": "detail", "reason": "HTTP 500"}]
+    fetched = {row["final_url"] for row in detail_rows(store) if row["status"] == 200}
+    assert fetched == detail_urls(small_site) - {small_site.url(path)}
     assert summary["errors"] == 1
 
 
@@ -184,34 +192,32 @@ def test_a_detail_page_that_times_out_is_recorded_as_an_error_and_the_rest_store
     stalled = qd_press.detail_path(small_site.visible[1])
     small_site.set_fault(stalled, "timeout")
     run_id, _ = crawl(config, store, "timeout")
-    outcome = run_source(store, run_id); print("ERRORS", outcome["errors"], outcome["stats"])
+    outcome = run_source(store, run_id)
     assert outcome["status"] == "succeeded"
     assert [e["url"] for e in outcome["errors"]] == [small_site.url(stalled)]
-    assert "timeout" in outcome["errors"][0]["reason"].lower() or "timed out" in outcome["errors"][0]["reason"]
-    stored = {row["final_url"] for row in detail_rows(store)}
-    assert stored == {small_site.url(qd_press.detail_path(r)) for r in small_site.visible} - {
-        small_site.url(stalled)
-    }
+    assert "Timeout" in outcome["errors"][0]["reason"]
+    assert stored_detail_urls(store) == detail_urls(small_site) - {small_site.url(stalled)}
 
 
 def test_a_truncated_detail_page_is_recorded_as_an_error_and_the_rest_stored(small_site, config, store):
     cut = qd_press.detail_path(small_site.visible[3])
     small_site.set_fault(cut, "truncate")
     run_id, _ = crawl(config, store, "truncate")
-    outcome = run_source(store, run_id); print("ERRORS", outcome["errors"], outcome["stats"])
+    outcome = run_source(store, run_id)
     assert outcome["status"] == "succeeded"
     assert [e["url"] for e in outcome["errors"]] == [small_site.url(cut)]
-    assert outcome["errors"][0]["reason"]
-    stored = {row["final_url"] for row in detail_rows(store)}
-    assert stored == {small_site.url(qd_press.detail_path(r)) for r in small_site.visible} - {small_site.url(cut)}
+    assert "DataLoss" in outcome["errors"][0]["reason"]
+    assert stored_detail_urls(store) == detail_urls(small_site) - {small_site.url(cut)}
 
 
-def test_an_unreachable_site_fails_the_crawl_and_records_the_reason(config, store, monkeypatch: pytest.MonkeyPatch):
+def test_an_unreachable_site_fails_the_crawl_and_records_the_reason(
+    config, store, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv("PRESSMON_BASE_URL_QD_PRESS", f"http://127.0.0.1:{closed_port()}")
     run_id = store.start_run("test-unreachable")
     with pytest.raises(CrawlError, match="qd_press"):
         steps.crawl(config, "qd_press", run_id)
-    outcome = run_source(store, run_id); print("ERRORS", outcome["errors"], outcome["stats"])
+    outcome = run_source(store, run_id)
     assert outcome["status"] == "failed"
     assert outcome["finished_at"] is not None
     assert outcome["errors"]
@@ -232,3 +238,35 @@ def test_a_page_served_in_another_charset_than_declared_is_stored_as_fetched(sma
         sent.decode("utf-8")
     assert (row["status"], row["process_state"]) == (200, "pending")
     assert row["headers"]["Content-Type"] == ["text/html; charset=utf-8"]
+
+
+# -- crawls that were cut short -------------------------------------------------------------------------
+
+
+def test_a_first_crawl_cut_short_is_completed_by_the_next_one(site, config, store):
+    site.set_fault(qd_press.list_path(2), "503")
+    crawl(config, store, "cut-short")
+    held = stored_detail_urls(store)
+    assert 0 < len(held) < len(site.visible)
+
+    site.clear_faults()
+    crawl(config, store, "complete")
+    assert stored_detail_urls(store) == detail_urls(site)
+
+    # Once the archive was walked to its end, crawls are incremental again.
+    before = len(site.requests)
+    crawl(config, store, "incremental")
+    assert requested_paths(site.requests[before:], kind="list") == [qd_press.list_path(1)]
+
+
+def test_a_detail_page_that_failed_is_fetched_again_by_the_next_crawl_even_far_down_the_list(
+    site, config, store
+):
+    oldest = site.visible[0]
+    path = qd_press.detail_path(oldest)
+    site.set_fault(path, "500")
+    crawl(config, store, "first")
+    site.clear_faults()
+    run_id, _ = crawl(config, store, "retry")
+    assert [row["final_url"] for row in detail_rows(store, run_id)] == [site.url(path)]
+    assert detail_rows(store, run_id)[0]["status"] == 200

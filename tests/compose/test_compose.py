@@ -1,0 +1,567 @@
+"""The production stack (docker-compose.yml, Dockerfile, .env.example, Postgres init) checked as data.
+
+No Docker engine runs here, so nothing is started: the compose file is read with yaml.safe_load, its ${VAR}
+references are resolved the way compose resolves them, with .env.example standing in for .env, and what comes
+out is checked against the project's own code (its configuration, its SMTP URL parser, Airflow's connection
+parser) and against the other files of the stack.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import posixpath
+import re
+import shlex
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+ENV_EXAMPLE = ROOT / ".env.example"
+CONSTRAINTS = ROOT / "constraints.txt"
+POSTGRES_INIT = ROOT / "docker" / "postgres-init"
+
+PROJECT_IN_IMAGE = "/opt/pressmon"
+AIRFLOW_COMMANDS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# What the image must hold for pressmon and its DAG to run (steps.PROJECT_ROOT, store.SQL_DIR, scrapy.cfg).
+RUNTIME_PATHS = (
+    "pyproject.toml",
+    "constraints.txt",
+    "scrapy.cfg",
+    "pressmon",
+    "parsers",
+    "crawlers",
+    "sql",
+    "dags",
+)
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET")
+URL_AND_JSON_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+
+# $$, ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?err}, ${NAME?err}, ${NAME:+alt}, ${NAME+alt}, $NAME
+VARIABLE = re.compile(
+    r"\$(?:(?P<escaped>\$)"
+    r"|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
+    r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
+)
+
+
+# -- reading the files ------------------------------------------------------------------------------------
+
+
+class MissingVariable(Exception):
+    pass
+
+
+def interpolate(text: str, env: dict[str, str], used: set[str]) -> str:
+    """Resolve ${VAR} references as docker compose does; record every variable name met in `used`."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group("escaped"):
+            return "$"
+        name = match.group("braced") or match.group("bare")
+        used.add(name)
+        op, arg = match.group("op"), match.group("arg") or ""
+        if not op:
+            return env.get(name, "")
+        triggered = env.get(name, "") == "" if op.startswith(":") else name not in env
+        if op.endswith("-"):
+            return arg if triggered else env[name]
+        if op.endswith("?"):
+            if triggered:
+                raise MissingVariable(f"{name}: {arg}")
+            return env[name]
+        return "" if triggered else arg  # ":+" / "+"
+
+    return VARIABLE.sub(replace, text)
+
+
+def interpolate_tree(node: Any, env: dict[str, str], used: set[str]) -> Any:
+    if isinstance(node, dict):
+        return {key: interpolate_tree(value, env, used) for key, value in node.items()}
+    if isinstance(node, list):
+        return [interpolate_tree(value, env, used) for value in node]
+    if isinstance(node, str):
+        return interpolate(node, env, used)
+    return node
+
+
+def read_env_file(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Return the variables of a .env file and, for each, the comment lines right above it."""
+    values: dict[str, str] = {}
+    comments: dict[str, str] = {}
+    block: list[str] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped:
+            block = []
+        elif stripped.startswith("#"):
+            block.append(stripped.lstrip("#").strip())
+        else:
+            match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", stripped)
+            assert match, f"{path.name}:{number}: not NAME=value: {line!r}"
+            name, value = match.groups()
+            assert name not in values, f"{path.name}: {name} is set twice"
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            values[name] = value
+            comments[name] = " ".join(block)
+            block = []
+    return values, comments
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """Return (INSTRUCTION, arguments) pairs, continuation lines joined and comments left out."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for line in DOCKERFILE.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#") or (not stripped and not pending):
+            continue
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        pending += stripped
+        keyword, _, arguments = pending.partition(" ")
+        instructions.append((keyword.upper(), arguments.strip()))
+        pending = ""
+    assert not pending, "the Dockerfile ends inside a continued line"
+    return instructions
+
+
+def image_location(instructions: list[tuple[str, str]], path: str) -> str | None:
+    """Where a project path (file or folder) lands in the image, following Docker's COPY rules."""
+    for keyword, arguments in instructions:
+        if keyword not in {"COPY", "ADD"}:
+            continue
+        tokens = [token for token in shlex.split(arguments) if not token.startswith("--")]
+        *sources, destination = tokens
+        for source in sources:
+            source = source.rstrip("/") or "."
+            if source in {".", "./"}:
+                return posixpath.join(destination, path)
+            if not fnmatch.fnmatch(path, source):
+                continue
+            if (ROOT / path).is_dir():
+                return destination.rstrip("/")  # a folder's contents, not the folder, are copied
+            if destination.endswith("/") or len(sources) > 1:
+                return posixpath.join(destination, posixpath.basename(path))
+            return destination
+    return None
+
+
+def dockerfile_env(instructions: list[tuple[str, str]]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for keyword, arguments in instructions:
+        if keyword == "ENV":
+            for token in shlex.split(arguments):
+                name, sep, value = token.partition("=")
+                assert sep, f"use ENV NAME=value, not {arguments!r}"
+                env[name] = value
+    return env
+
+
+def pinned_airflow_version() -> str:
+    match = re.search(r"^apache-airflow==(\S+)$", CONSTRAINTS.read_text(encoding="utf-8"), re.MULTILINE)
+    assert match, "constraints.txt pins no apache-airflow version"
+    return match.group(1)
+
+
+def container_ports(service: dict[str, Any], key: str = "ports") -> set[int]:
+    ports = set()
+    for entry in service.get(key, []):
+        if isinstance(entry, dict):
+            ports.add(int(entry["target"]))
+        else:
+            ports.add(int(str(entry).split("/")[0].rsplit(":", 1)[-1]))
+    return ports
+
+
+def command_text(service: dict[str, Any]) -> str:
+    command = service.get("command", "")
+    return " ".join(command) if isinstance(command, list) else str(command)
+
+
+def depends_on(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    value = service.get("depends_on", {})
+    if isinstance(value, list):  # short form: no condition, which means service_started
+        return {name: {"condition": "service_started"} for name in value}
+    return value
+
+
+# -- fixtures ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def env_example() -> dict[str, str]:
+    return read_env_file(ENV_EXAMPLE)[0]
+
+
+@pytest.fixture(scope="module")
+def raw_compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict) and isinstance(data.get("services"), dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def used_variables(raw_compose: dict[str, Any], env_example: dict[str, str]) -> set[str]:
+    used: set[str] = set()
+    interpolate_tree(raw_compose, env_example, used)
+    return used
+
+
+@pytest.fixture(scope="module")
+def services(raw_compose: dict[str, Any], env_example: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The services as compose would run them with .env.example copied to .env."""
+    return interpolate_tree(raw_compose, env_example, set())["services"]
+
+
+def find_by_image(services: dict[str, dict[str, Any]], prefix: str) -> str:
+    names = [name for name, service in services.items() if str(service.get("image", "")).startswith(prefix)]
+    assert len(names) == 1, f"expected one service running an {prefix}* image, found {names}"
+    return names[0]
+
+
+@pytest.fixture(scope="module")
+def postgres(services: dict[str, dict[str, Any]]) -> str:
+    return find_by_image(services, "postgres:")
+
+
+@pytest.fixture(scope="module")
+def mail_catcher(services: dict[str, dict[str, Any]]) -> str:
+    return find_by_image(services, "axllent/mailpit")
+
+
+@pytest.fixture(scope="module")
+def airflow_services(services: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Airflow role (api-server, scheduler, dag-processor, triggerer, init) -> service name."""
+    roles: dict[str, str] = {}
+    for command in AIRFLOW_COMMANDS:
+        names = [name for name, service in services.items() if command_text(service).strip() == command]
+        assert len(names) == 1, f"expected one service with command {command!r}, found {names}"
+        roles[command] = names[0]
+    inits = [name for name, service in services.items() if "airflow db migrate" in command_text(service)]
+    assert len(inits) == 1, f"expected one init service running `airflow db migrate`, found {inits}"
+    roles["init"] = inits[0]
+    return roles
+
+
+def each_airflow_service(
+    services: dict[str, dict[str, Any]], airflow_services: dict[str, str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name in airflow_services.values():
+        yield name, services[name]
+
+
+# -- services ---------------------------------------------------------------------------------------------
+
+
+def test_required_services_exist(services, postgres, mail_catcher, airflow_services):
+    assert postgres == "postgres"
+    assert set(airflow_services) == {*AIRFLOW_COMMANDS, "init"}
+    assert airflow_services["init"] == "airflow-init"
+    assert len({postgres, mail_catcher, *airflow_services.values()}) == 7
+
+
+def test_mail_catcher_takes_smtp_on_1025_and_shows_it_on_8025(services, mail_catcher):
+    service = services[mail_catcher]
+    assert 1025 in container_ports(service, "expose") | container_ports(service)
+    assert 8025 in container_ports(service)
+    assert service.get("healthcheck", {}).get("test")
+
+
+def test_api_server_runs_api_server_on_port_8080(services, airflow_services):
+    service = services[airflow_services["api-server"]]
+    assert service["command"] == "api-server"
+    assert 8080 in container_ports(service)
+    assert "8080" in " ".join(service["healthcheck"]["test"])
+
+
+def test_init_migrates_airflow_then_pressmon(services, airflow_services):
+    script = command_text(services[airflow_services["init"]])
+    assert script.index("airflow db migrate") < script.index("pressmon db migrate")
+    assert "set -e" in script  # a failed migration must fail the init service, and so hold back the rest
+    assert "SIMPLE_AUTH_MANAGER_PASSWORDS_FILE" in script
+
+
+def test_airflow_services_wait_for_init(services, airflow_services):
+    for command in AIRFLOW_COMMANDS:
+        dependencies = depends_on(services[airflow_services[command]])
+        assert dependencies[airflow_services["init"]]["condition"] == "service_completed_successfully", (
+            command
+        )
+
+
+# -- image ------------------------------------------------------------------------------------------------
+
+
+def test_airflow_services_are_built_from_this_project(services, airflow_services):
+    images = set()
+    for name, service in each_airflow_service(services, airflow_services):
+        build = service.get("build")
+        assert build is not None, f"{name} is not built from the project"
+        context = build if isinstance(build, str) else build.get("context", ".")
+        dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+        assert Path(context) == Path("."), f"{name} builds from {context!r}, not the project folder"
+        assert (ROOT / context / dockerfile).resolve() == DOCKERFILE
+        images.add(service.get("image"))
+    assert len(images) == 1, f"the Airflow services should share one image, got {images}"
+
+
+def test_dockerfile_from_tag_matches_pinned_airflow():
+    instructions = dockerfile_instructions()
+    froms = [arguments for keyword, arguments in instructions if keyword == "FROM"]
+    assert len(froms) == 1
+    image = next(token for token in froms[0].split() if not token.startswith("--"))
+    assert image == f"apache/airflow:{pinned_airflow_version()}-python3.11"
+
+
+def test_dockerfile_installs_the_project_with_the_constraints_file():
+    instructions = dockerfile_instructions()
+    user = "root"
+    installs = []
+    for keyword, arguments in instructions:
+        if keyword == "USER":
+            user = arguments.split(":")[0]
+        if keyword == "RUN" and "pip install" in arguments:
+            installs.append((user, arguments))
+    assert len(installs) == 1, installs
+    user, arguments = installs[0]
+    assert user == "airflow", "the image's convention: pip runs as the airflow user"
+    tokens = shlex.split(arguments)
+    command = tokens[tokens.index("pip") : tokens.index("&&") if "&&" in tokens else None]
+    assert "--no-cache-dir" in command
+    constraints = command[command.index("-c") + 1]
+    editable = command[command.index("-e") + 1]
+    assert editable.rstrip("/") == PROJECT_IN_IMAGE
+    assert constraints == image_location(instructions, "constraints.txt")
+
+
+def test_dockerfile_copies_everything_pressmon_runs_from():
+    instructions = dockerfile_instructions()
+    for path in RUNTIME_PATHS:
+        assert (ROOT / path).exists(), path
+        assert image_location(instructions, path) == f"{PROJECT_IN_IMAGE}/{path}", path
+
+
+def test_dags_folder_is_the_projects_dags_folder(services, airflow_services):
+    dags_folder = f"{PROJECT_IN_IMAGE}/dags"
+    instructions = dockerfile_instructions()
+    assert dockerfile_env(instructions)["AIRFLOW__CORE__DAGS_FOLDER"] == dags_folder
+    assert image_location(instructions, "dags") == dags_folder
+    for name, service in each_airflow_service(services, airflow_services):
+        assert service["environment"]["AIRFLOW__CORE__DAGS_FOLDER"] == dags_folder, name
+    assert 'dag_id="pressmon_nightly"' in (ROOT / "dags" / "pressmon_nightly.py").read_text(encoding="utf-8")
+
+
+# -- Airflow configuration --------------------------------------------------------------------------------
+
+
+def test_airflow_runs_local_executor_sized_for_two_cores(services, airflow_services):
+    for name, service in each_airflow_service(services, airflow_services):
+        env = service["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor", name
+        assert str(env["AIRFLOW__CORE__PARALLELISM"]) == "4", name
+        assert str(env["AIRFLOW__CORE__LOAD_EXAMPLES"]).lower() == "false", name
+
+
+def test_airflow_services_share_secrets_and_reach_the_execution_api(services, airflow_services):
+    keys = (
+        "AIRFLOW__CORE__FERNET_KEY",
+        "AIRFLOW__API__SECRET_KEY",
+        "AIRFLOW__API_AUTH__JWT_SECRET",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+    )
+    seen = {key: {services[name]["environment"][key] for name in airflow_services.values()} for key in keys}
+    for key, values in seen.items():
+        assert len(values) == 1 and "" not in values, f"{key} differs between services or is empty"
+    execution_api = urlsplit(next(iter(seen["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])))
+    assert execution_api.hostname == airflow_services["api-server"]
+    assert execution_api.port == 8080
+    assert execution_api.path.startswith("/execution")
+
+
+def test_simple_auth_password_file_is_shared_by_init_and_api_server(services, airflow_services):
+    init = services[airflow_services["init"]]
+    api = services[airflow_services["api-server"]]
+    path = init["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]
+    assert api["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] == path
+    assert "SimpleAuthManager" in api["environment"]["AIRFLOW__CORE__AUTH_MANAGER"]
+    folder = posixpath.dirname(path)
+    mounts = [
+        {v.split(":")[0] for v in s.get("volumes", []) if v.split(":")[1] == folder} for s in (init, api)
+    ]
+    assert mounts[0] and mounts[0] == mounts[1], "init and api-server must mount the same volume there"
+    assert init["environment"]["AIRFLOW_ADMIN_PASSWORD"]
+
+
+# -- databases --------------------------------------------------------------------------------------------
+
+
+def test_airflow_metadata_and_pressmon_use_different_databases_on_postgres(
+    services, airflow_services, postgres
+):
+    server_env = services[postgres]["environment"]
+    for name, service in each_airflow_service(services, airflow_services):
+        env = service["environment"]
+        metadata = urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+        pressmon = urlsplit(env["PRESSMON_DATABASE_URL"])
+        assert metadata.scheme == "postgresql+psycopg2", name
+        assert pressmon.scheme == "postgresql", name
+        assert metadata.hostname == pressmon.hostname == postgres, name
+        assert metadata.port in (None, 5432) and pressmon.port in (None, 5432), name
+        assert metadata.path != pressmon.path, f"{name}: Airflow and pressmon share a database"
+        # The init script creates exactly these databases and roles, from the postgres service's environment.
+        assert (metadata.path.lstrip("/"), metadata.username, metadata.password) == (
+            server_env["AIRFLOW_DB_NAME"],
+            server_env["AIRFLOW_DB_USER"],
+            server_env["AIRFLOW_DB_PASSWORD"],
+        )
+        assert (pressmon.path.lstrip("/"), pressmon.username, pressmon.password) == (
+            server_env["PRESSMON_DB_NAME"],
+            server_env["PRESSMON_DB_USER"],
+            server_env["PRESSMON_DB_PASSWORD"],
+        )
+
+
+def test_postgres_init_script_creates_both_databases(services, postgres):
+    mounts = [volume.split(":") for volume in services[postgres]["volumes"]]
+    sources = [Path(source) for source, target, *_ in mounts if target == "/docker-entrypoint-initdb.d"]
+    assert sources and (ROOT / sources[0]).resolve() == POSTGRES_INIT
+    scripts = sorted(POSTGRES_INIT.glob("*.sh"))
+    assert scripts, "no init script"
+    text = "\n".join(script.read_text(encoding="utf-8") for script in scripts)
+    for variable in (
+        "PRESSMON_DB_NAME",
+        "PRESSMON_DB_USER",
+        "PRESSMON_DB_PASSWORD",
+        "AIRFLOW_DB_NAME",
+        "AIRFLOW_DB_USER",
+        "AIRFLOW_DB_PASSWORD",
+    ):
+        assert variable in text, variable
+    assert text.count("CREATE DATABASE") >= 2
+    assert "CREATEROLE" in text, "migration 0003 creates the role pressmon_reader"
+    for script in scripts:
+        assert os.access(script, os.X_OK), f"{script.name} is not executable"
+        subprocess.run(["bash", "-n", str(script)], check=True)
+
+
+def test_every_service_that_needs_postgres_waits_until_it_is_healthy(services, airflow_services, postgres):
+    assert services[postgres]["healthcheck"]["test"]
+    for name in airflow_services.values():
+        assert postgres in depends_on(services[name]), f"{name} does not wait for {postgres}"
+    for name, service in services.items():
+        dependency = depends_on(service).get(postgres)
+        if dependency is not None:
+            assert dependency.get("condition") == "service_healthy", name
+
+
+# -- pressmon configuration and connections ---------------------------------------------------------------
+
+
+def test_pressmon_configuration_reaches_every_airflow_service(
+    services, airflow_services, postgres, mail_catcher
+):
+    from crawlers.settings import SPIDER_MODULES
+    from pressmon.config import BASE_URL_PREFIX, Config
+    from pressmon.mail import SmtpTarget
+    from pressmon.steps import spider_classes
+
+    assert SPIDER_MODULES == ["crawlers.spiders"]
+    sources = set(spider_classes())
+    mail_ports = container_ports(services[mail_catcher], "expose") | container_ports(services[mail_catcher])
+    for name, service in each_airflow_service(services, airflow_services):
+        env = {key: str(value) for key, value in service["environment"].items()}
+        config = Config.from_env(env)
+        assert config.database_url == env["PRESSMON_DATABASE_URL"]
+        assert urlsplit(config.database_url).hostname == postgres
+        assert config.smtp_url == env["PRESSMON_SMTP_URL"]
+        target = SmtpTarget.from_url(config.smtp_url)
+        assert (target.host, target.tls) == (mail_catcher, "none"), name
+        assert target.port in mail_ports, name
+        assert config.contact != Config().contact, f"{name}: PRESSMON_CONTACT is not set"
+        assert "PRESSMON_FAILURE_EMAIL" in env, name
+        int(env["PRESSMON_TASK_RETRIES"])  # the DAG file reads it with int()
+        for key in env:
+            if key.startswith(BASE_URL_PREFIX):
+                assert key[len(BASE_URL_PREFIX) :].lower() in sources, f"{key} names no spider"
+        mirrored = Config.from_env({**env, "PRESSMON_BASE_URL_QD_PRESS": "http://mirror.internal:8000/"})
+        assert mirrored.base_urls["qd_press"] == "http://mirror.internal:8000"
+
+
+def test_smtp_connection_comes_from_json_and_points_at_the_mail_catcher(
+    services, airflow_services, mail_catcher
+):
+    from airflow.models.connection import Connection
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    for name, service in each_airflow_service(services, airflow_services):
+        env = service["environment"]
+        conn_id = env.get("PRESSMON_SMTP_CONN_ID", "smtp_default")  # what the DAG's SmtpNotifier uses
+        value = env[f"AIRFLOW_CONN_{conn_id.upper()}"]
+        fields = json.loads(value)  # JSON form, not a URI
+        assert fields["conn_type"] == "smtp"
+        hook = SmtpHook(smtp_conn_id=conn_id)
+        hook.smtp_connection = Connection.from_json(value, conn_id=conn_id)
+        assert (hook.host, hook.port) == (mail_catcher, 1025), name
+        assert not hook.use_ssl and not hook.smtp_starttls, f"{name}: Mailpit speaks plain SMTP"
+        assert hook.from_email == env["PRESSMON_MAIL_FROM"], name
+
+
+def test_pressmon_db_connection_matches_pressmon_database_url(services, airflow_services, postgres):
+    for name, service in each_airflow_service(services, airflow_services):
+        env = service["environment"]
+        fields = json.loads(env["AIRFLOW_CONN_PRESSMON_DB"])
+        url = urlsplit(env["PRESSMON_DATABASE_URL"])
+        assert fields["conn_type"] == "postgres", name
+        assert (fields["host"], fields["port"]) == (postgres, url.port or 5432), name
+        assert (fields["login"], fields["password"], fields["schema"]) == (
+            url.username,
+            url.password,
+            url.path.lstrip("/"),
+        ), name
+
+
+# -- .env.example -----------------------------------------------------------------------------------------
+
+
+def test_env_example_lists_exactly_the_variables_compose_reads(used_variables, env_example):
+    assert used_variables, "the compose file reads no variables"
+    assert sorted(used_variables - set(env_example)) == [], (
+        "read by docker-compose.yml, missing in .env.example"
+    )
+    assert sorted(set(env_example) - used_variables) == [], (
+        "in .env.example, never read by docker-compose.yml"
+    )
+
+
+def test_compose_refuses_to_start_without_secrets(raw_compose, env_example):
+    without = {key: value for key, value in env_example.items() if not SECRET_NAME.search(key)}
+    with pytest.raises(MissingVariable):
+        interpolate_tree(raw_compose, without, set())
+
+
+def test_env_example_explains_every_variable_and_marks_secrets():
+    values, comments = read_env_file(ENV_EXAMPLE)
+    for name, value in values.items():
+        assert comments[name], f"{name} has no comment"
+        if SECRET_NAME.search(name):
+            assert "change me" in comments[name].lower(), f"{name}: say 'change me'"
+            assert value, f"{name} has no placeholder"
+        if "PASSWORD" in name:
+            assert URL_AND_JSON_SAFE.fullmatch(value), (
+                f"{name} goes into URLs and JSON: keep it [A-Za-z0-9_-]"
+            )
+    assert "PRESSMON_BASE_URL_QD_PRESS" in values
+    assert "mirror" in comments["PRESSMON_BASE_URL_QD_PRESS"]

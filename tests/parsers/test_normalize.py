@@ -1,0 +1,118 @@
+"""Text normalisation: what two copies of one release have in common."""
+
+from __future__ import annotations
+
+import pytest
+
+from parsers.normalize import comparison_key, normalize_text, to_simplified
+
+PARAGRAPH = "二是壮大低空制造产业。重点发展工业级无人机、电动垂直起降飞行器、航空发动机及关键零部件。"
+PARAGRAPH_TRADITIONAL = (
+    "二是壯大低空製造產業。重點發展工業級無人機、電動垂直起降飛行器、航空發動機及關鍵零部件。"
+)
+
+
+def full_width(text: str) -> str:
+    """Write every printable ASCII character in its full-width form, as some CMSs do."""
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
+
+
+def test_full_width_letters_and_digits_become_half_width() -> None:
+    assert normalize_text("２０２３年建成５Ｇ基站５．６万个") == "2023年建成5G基站5.6万个"
+    assert normalize_text(full_width("AI 2023 5G")) == "AI 2023 5G"
+
+
+def test_full_width_space_is_whitespace() -> None:
+    assert normalize_text("\u3000\u3000主持人：各位记者朋友们：") == "主持人:各位记者朋友们:"
+
+
+def test_full_width_and_half_width_copies_share_a_comparison_key() -> None:
+    text = "到2027年，全市低空经济相关产业规模突破300亿元（含5G应用）。"
+
+    assert comparison_key(full_width(text)) == comparison_key(text)
+
+
+@pytest.mark.parametrize(
+    ("traditional", "simplified"),
+    [
+        ("產業鏈", "产业链"),
+        ("人工智能產業", "人工智能产业"),
+        ("低空經濟", "低空经济"),
+        ("智能網聯新能源汽車", "智能网联新能源汽车"),
+        ("綠色能源", "绿色能源"),
+        ("智能家電", "智能家电"),
+        (PARAGRAPH_TRADITIONAL, PARAGRAPH),
+    ],
+)
+def test_traditional_characters_become_simplified(traditional: str, simplified: str) -> None:
+    assert to_simplified(traditional) == simplified
+    assert comparison_key(traditional) == comparison_key(simplified)
+
+
+def test_simplified_text_is_left_as_it_is() -> None:
+    assert to_simplified(PARAGRAPH) == PARAGRAPH
+
+
+@pytest.mark.parametrize(
+    "glossed",
+    ["產(chǎn)業(yè)鏈", "產（chǎn）業（yè）鏈", "产(chǎn)业(yè)链", "產(chan)業(ye)鏈"],
+)
+def test_pinyin_glosses_are_removed(glossed: str) -> None:
+    assert normalize_text(glossed) == "产业链"
+
+
+def test_bracketed_chinese_is_not_a_gloss() -> None:
+    assert normalize_text("青岛市（含即墨区）") == "青岛市(含即墨区)"
+    assert normalize_text("行动方案（2025—2027年）") == "行动方案(2025—2027年)"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [("发展人工智能（AI）产业", "AI"), ("虚拟现实（VR）", "VR"), ("有机发光二极管（OLED）", "OLED")],
+)
+def test_an_english_abbreviation_in_brackets_is_not_a_pinyin_gloss(text: str, kept: str) -> None:
+    # AI, VR and OLED are tagging keywords of the current scheme; a gloss remover must not eat them.
+    assert kept in normalize_text(text)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("浏览：126", "浏览：127"),
+        ("浏览:126", "浏览：98765"),
+        ("浏览次数：5", "浏览次数：12次"),
+        ("阅读：3", "阅读：4000"),
+        ("点击数：10", "点击数：11"),
+    ],
+)
+def test_pages_differing_only_in_the_view_counter_compare_equal(first: str, second: str) -> None:
+    page_a = f"《青岛市低空经济高质量发展行动方案》新闻发布会\n{first}\n主持人：各位记者朋友们：\n{PARAGRAPH}"
+    page_b = (
+        f"《青岛市低空经济高质量发展行动方案》新闻发布会\n{second}\n主持人：各位记者朋友们：\n{PARAGRAPH}"
+    )
+
+    assert normalize_text(page_a) == normalize_text(page_b)
+    assert comparison_key(page_a) == comparison_key(page_b)
+
+
+def test_the_view_counter_is_gone_from_normalised_text() -> None:
+    normalised = normalize_text("浏览：126 " + PARAGRAPH)
+
+    assert "126" not in normalised
+    assert "浏览" not in normalised
+    assert normalised == PARAGRAPH.replace("，", ",")
+
+
+def test_page_furniture_words_are_gone_from_normalised_text() -> None:
+    normalised = normalize_text(f"【字号：大 中 小】{PARAGRAPH}分享到：扫一扫在手机打开当前页")
+
+    assert normalised == PARAGRAPH
+
+
+def test_numbers_in_the_text_are_kept() -> None:
+    assert "300" in normalize_text("全市低空经济相关产业规模突破300亿元")
+
+
+def test_comparison_key_drops_punctuation_and_spacing_only() -> None:
+    assert comparison_key("主持人：各位记者朋友们！ 大家上午好。") == "主持人各位记者朋友们大家上午好"
+    assert comparison_key("Qingdao 5G") == "qingdao5g"
