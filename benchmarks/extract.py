@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     cases = all_cases()
-    results: dict[str, tuple[list[Output], float]] = {name: run_tool(tool, cases, args.repeats) for name, tool in TOOLS.items()}
+    results: dict[str, tuple[list[Output], float]] = {
+        name: run_tool(tool, cases, args.repeats) for name, tool in TOOLS.items()
+    }
     for group in ("corpus", "offline", None):
         subset = [i for i, c in enumerate(cases) if group is None or c.group == group]
         label = group or "all"

@@ -163,7 +163,11 @@ def offline_cases() -> list[Case]:
     cases = []
     for release in load_releases(OFFLINE_RELEASES):
         paragraphs = [p for p in release.paragraphs if len(p) >= 12]
-        picks = {paragraphs[1], paragraphs[len(paragraphs) // 2], paragraphs[-1]} if len(paragraphs) > 2 else set(paragraphs)
+        picks = (
+            {paragraphs[1], paragraphs[len(paragraphs) // 2], paragraphs[-1]}
+            if len(paragraphs) > 2
+            else set(paragraphs)
+        )
         cases.append(
             Case(
                 name=f"qd_press/{release.id}",

@@ -90,7 +90,9 @@ class CrawlRunRecorder:
 
 
 def _worth_keeping(key: str) -> bool:
-    return key.startswith(("downloader/response_status_count", "retry/", "robotstxt/", "pressmon/")) or key in {
+    return key.startswith(
+        ("downloader/response_status_count", "retry/", "robotstxt/", "pressmon/")
+    ) or key in {
         "downloader/request_count",
         "downloader/response_count",
         "item_scraped_count",

@@ -107,13 +107,16 @@ def _strict(body: bytes, encoding: str) -> str | None:
         return body.decode(encoding)
     except UnicodeDecodeError as exc:
         # A body cut short inside a multi-byte character is still that encoding.
-        if exc.start >= len(body) - 3 and exc.reason in {"unexpected end of data", "incomplete multibyte sequence"}:
+        if exc.start >= len(body) - 3 and exc.reason in {
+            "unexpected end of data",
+            "incomplete multibyte sequence",
+        }:
             try:
                 return body[: exc.start].decode(encoding)
             except UnicodeDecodeError:
                 return None
         return None
-    except LookupError:
+    except (UnicodeError, LookupError):  # e.g. the "undefined" codec some templates name
         return None
 
 
@@ -131,7 +134,7 @@ def _normalise(label: str | None) -> str | None:
     label = ENCODING_ALIASES.get(label, label)
     try:
         name = codecs.lookup(label).name
-    except LookupError:
+    except (UnicodeError, LookupError):  # e.g. the "undefined" codec some templates name
         return None
     return ENCODING_ALIASES.get(name, name.replace("_", "-"))
 

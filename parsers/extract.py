@@ -20,7 +20,17 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SPACES = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
 SENTENCE_MARKS = re.compile(r"[。！？；，、]")
 HANZI = re.compile(r"[\u4e00-\u9fff]")
-TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|\s[-—–]\s|--|——)\s*")
+# A line break in the HTML source between two Chinese characters is not a space a reader sees.
+CJK_GAP = re.compile(
+    r"(?<=[\u4e00-\u9fff，。、；：！？“”（）\d])[ \t]*[\r\n]\s*(?=[\u4e00-\u9fff，。、；：！？“”（）])"
+    r"|(?<=[\u4e00-\u9fff，。、；：！？“”（）])[ \t]*[\r\n]\s*(?=\d)"
+)
+MAX_HEADINGS = 50
+MAX_LINES = 20_000
+DATE_LABEL = re.compile(r"(?:发布时间|发布日期|发稿时间|发表时间|发布会日期|日期|时间)\s*[:：]\s*")
+STRICT_DATE_LABEL = re.compile(r"(?:发布时间|发布日期|发稿时间|发表时间|发布会日期)\s*[:：]\s*")
+DROP_XPATH = "//*[" + " or ".join(f"self::{tag}" for tag in vocab.DROP_TAGS) + "]"
+TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|\s[-—–]\s|--|——|(?<!\d)[-—–](?!\d))\s*")
 
 
 class ParseError(Exception):
@@ -97,7 +107,10 @@ DEFAULT_OPTIONS = ExtractOptions()
 
 
 def extract_page(
-    body: bytes, url: str | None = None, content_type: str | None = None, options: ExtractOptions = DEFAULT_OPTIONS
+    body: bytes,
+    url: str | None = None,
+    content_type: str | None = None,
+    options: ExtractOptions = DEFAULT_OPTIONS,
 ) -> Extraction:
     """Decode the bytes of a page and extract its release.
 
@@ -116,7 +129,11 @@ def extract_page(
 
 
 def extract(
-    html: str, url: str | None = None, options: ExtractOptions = DEFAULT_OPTIONS, *, decoded: Decoded | None = None
+    html: str,
+    url: str | None = None,
+    options: ExtractOptions = DEFAULT_OPTIONS,
+    *,
+    decoded: Decoded | None = None,
 ) -> Extraction:
     """Extract the release of an HTML page given as text."""
     deadline = time.monotonic() + options.max_seconds
@@ -126,11 +143,12 @@ def extract(
     root = _parse(html)
     meta = _meta(root)
     page_title = _text(root.find(".//title"))
-    for bad in root.xpath("//*[self::%s]" % " or self::".join(vocab.DROP_TAGS)):
+    page_text = _text(root.find("body"))  # before furniture is dropped: some templates date pages in a footer
+    for bad in root.xpath(DROP_XPATH):
         bad.drop_tree()
     _check(deadline)
 
-    title_node, title = _title(root, meta, page_title)
+    title = _title(root, meta, page_title)
     container, method = _container(root, options, deadline)
     if container is None:
         raise NotAnArticle("no block of article text on the page")
@@ -141,10 +159,14 @@ def extract(
 
     container_text = _text(container)
     publisher = _publisher(meta, (preamble, container_text[:300], container_text[-300:]))
-    published = _published(meta, root, preamble, lines, url)
+    published = _published(meta, root, preamble, lines, url, page_text)
     paragraphs = _clean(lines, title)
+    _check(deadline)
     body_chars = sum(len(p) for p in paragraphs)
-    if body_chars < options.min_body_chars or len(SENTENCE_MARKS.findall("".join(paragraphs))) < options.min_sentence_marks:
+    if (
+        body_chars < options.min_body_chars
+        or len(SENTENCE_MARKS.findall("".join(paragraphs))) < options.min_sentence_marks
+    ):
         raise NotAnArticle(f"too little article text ({body_chars} characters)")
     if not title:
         raise NotAnArticle("no title")
@@ -184,7 +206,12 @@ def _check(deadline: float) -> None:
 def _text(node: lxml.html.HtmlElement | None) -> str:
     if node is None:
         return ""
-    return SPACES.sub(" ", node.text_content()).strip()
+    return tidy(node.text_content())
+
+
+def tidy(text: str) -> str:
+    """Collapse whitespace; drop the spaces that line breaks in the HTML source leave inside Chinese text."""
+    return SPACES.sub(" ", CJK_GAP.sub("", text)).strip()
 
 
 def _meta(root: lxml.html.HtmlElement) -> dict[str, str]:
@@ -204,32 +231,31 @@ def _first_meta(meta: dict[str, str], keys: tuple[str, ...]) -> str | None:
 # -- title ----------------------------------------------------------------------------------------------
 
 
-def _title(root: lxml.html.HtmlElement, meta: dict[str, str], page_title: str) -> tuple[object, str]:
+def _title(root: lxml.html.HtmlElement, meta: dict[str, str], page_title: str) -> str:
     """Pick the headline: a heading the <title> confirms, else the CMS meta title, else the <title>."""
     page_key = comparison_key(page_title)
     headings = []
     for xpath in vocab.TITLE_XPATHS:
-        for node in root.xpath(xpath):
+        for node in root.xpath(xpath)[:MAX_HEADINGS]:
             text = _text(node)
             if 4 <= len(text) <= 200 and len(node.xpath(".//a")) <= 1:
-                headings.append((node, text))
-    for node, text in headings:
+                headings.append(text)
+    for text in headings:
         key = comparison_key(text)
         if key and key in page_key:
-            return node, text
+            return text
     meta_title = _first_meta(meta, vocab.META_TITLE)
     if meta_title and meta.get("articletitle"):
-        return None, meta_title
+        return meta_title
     page_part = _title_from_page_title(page_title)
-    for node, text in headings:
+    part_key = comparison_key(page_part)
+    for text in headings:
         key = comparison_key(text)
-        if page_part and key and (key in comparison_key(page_part) or comparison_key(page_part) in key):
-            return node, text
+        if part_key and key and (key in part_key or part_key in key):
+            return text
     if meta_title:
-        return None, _title_from_page_title(meta_title)
-    if page_part:
-        return None, page_part
-    return (headings[0] if headings else (None, ""))
+        return _title_from_page_title(meta_title)
+    return page_part or (headings[0] if headings else "")
 
 
 def _title_from_page_title(page_title: str) -> str:
@@ -265,7 +291,9 @@ def _link_density(node: lxml.html.HtmlElement) -> float:
     return linked / total
 
 
-def _densest(root: lxml.html.HtmlElement, options: ExtractOptions, deadline: float) -> lxml.html.HtmlElement | None:
+def _densest(
+    root: lxml.html.HtmlElement, options: ExtractOptions, deadline: float
+) -> lxml.html.HtmlElement | None:
     """Score text blocks by length and punctuation, credit parents (readability's idea), pick the best."""
     scores: dict[lxml.html.HtmlElement, float] = {}
     for count, node in enumerate(root.iter("p", "div", "td", "section", "article", "span", "font", "li")):
@@ -278,6 +306,8 @@ def _densest(root: lxml.html.HtmlElement, options: ExtractOptions, deadline: flo
         if marks == 0:
             continue
         score = 1 + marks + min(len(own) / 100, 3)
+        if vocab.BOILERPLATE_TEXT.search(own):
+            score *= 0.1
         parent = node.getparent()
         if node.tag in {"p", "span", "font", "li"} and parent is not None:
             scores[parent] = scores.get(parent, 0) + score
@@ -301,7 +331,7 @@ def _densest(root: lxml.html.HtmlElement, options: ExtractOptions, deadline: flo
 def _direct_text(node: lxml.html.HtmlElement) -> str:
     parts = [node.text or ""]
     for child in node:
-        if child.tag in {"br", "b", "strong", "span", "font", "em", "i", "u", "sup", "sub"}:
+        if child.tag in {"br", "a", "b", "strong", "span", "font", "em", "i", "u", "sup", "sub"}:
             parts.append(child.text_content() if child.tag != "br" else "")
         parts.append(child.tail or "")
     return SPACES.sub("", "".join(parts))
@@ -321,7 +351,7 @@ def _lines(container: lxml.html.HtmlElement, deadline: float) -> list[str]:
     buffer: list[str] = []
 
     def flush() -> None:
-        text = SPACES.sub(" ", "".join(buffer)).strip()
+        text = tidy("".join(buffer))
         if text:
             lines.append(text)
         buffer.clear()
@@ -347,7 +377,7 @@ def _lines(container: lxml.html.HtmlElement, deadline: float) -> list[str]:
     walk(container)
     flush()
     _check(deadline)
-    return lines
+    return lines[:MAX_LINES]
 
 
 def _clean(lines: list[str], title: str) -> list[str]:
@@ -363,7 +393,9 @@ def _clean(lines: list[str], title: str) -> list[str]:
     return collapse_repeats(kept)
 
 
-def collapse_repeats(paragraphs: list[str], min_run: int = 3, min_run_chars: int = 200, min_single: int = 50) -> list[str]:
+def collapse_repeats(
+    paragraphs: list[str], min_run: int = 3, min_run_chars: int = 200, min_single: int = 50
+) -> list[str]:
     """Keep the first copy of any run of paragraphs the page repeats, and of any long paragraph repeated alone.
 
     Short lines that recur naturally in a transcript ("谢谢。") survive unless they sit inside a repeated run.
@@ -411,12 +443,12 @@ def _preamble(root: lxml.html.HtmlElement, container: lxml.html.HtmlElement) -> 
 
 def _publisher(meta: dict[str, str], texts: tuple[str, ...]) -> str | None:
     source = meta.get("contentsource") or meta.get("source")
-    if source:
-        return source.strip()
+    if source and (cleaned := vocab.PUBLISHER_NOISE.sub("", source.strip())):
+        return cleaned
     for text in texts:
         match = vocab.PUBLISHER_LABEL.search(text)
         if match:
-            return match.group(1).strip()
+            return vocab.PUBLISHER_NOISE.sub("", match.group(1).strip()) or None
     return None
 
 
@@ -429,7 +461,12 @@ def _conference_host(paragraphs: list[str]) -> str | None:
 
 
 def _published(
-    meta: dict[str, str], root: lxml.html.HtmlElement, preamble: str, lines: list[str], url: str | None
+    meta: dict[str, str],
+    root: lxml.html.HtmlElement,
+    preamble: str,
+    lines: list[str],
+    url: str | None,
+    page_text: str,
 ) -> date | None:
     for key in vocab.META_DATE:
         if meta.get(key) and (parsed := parse_iso_like(meta[key])):
@@ -437,16 +474,22 @@ def _published(
     for node in root.iter("time"):
         if (value := node.get("datetime")) and (parsed := parse_iso_like(value)):
             return parsed
-    labelled = re.compile(r"(?:发布时间|发布日期|发稿时间|发表时间|发布会日期|日期|时间)\s*[:：]\s*")
     for text in (preamble, *lines[:3]):
-        for match in labelled.finditer(text):
-            parsed = find_date(text[match.end() : match.end() + 40])
-            if parsed:
-                return parsed
-    in_url = date_in_url(url)
-    if in_url:
-        return in_url
+        if parsed := _labelled_date(text, DATE_LABEL):
+            return parsed
+    if parsed := date_in_url(url):
+        return parsed
+    # A publication label anywhere on the page (some templates put it under the body).
+    if parsed := _labelled_date(page_text, STRICT_DATE_LABEL):
+        return parsed
     return find_date(preamble[-300:])
+
+
+def _labelled_date(text: str, label: re.Pattern[str]) -> date | None:
+    for match in label.finditer(text):
+        if parsed := find_date(text[match.end() : match.end() + 40]):
+            return parsed
+    return None
 
 
 def _attachments(container: lxml.html.HtmlElement, url: str | None) -> list[Attachment]:
@@ -462,7 +505,10 @@ def _attachments(container: lxml.html.HtmlElement, url: str | None) -> list[Atta
         href = (link.get("href") or "").strip()
         if not href or not vocab.ATTACHMENT_SUFFIX.search(href):
             continue
-        absolute = urljoin(url, href) if url else href
+        try:
+            absolute = urljoin(url, href) if url else href
+        except ValueError:  # a malformed link (bad IPv6 host) is not an attachment
+            continue
         name = _text(link) or link.get("title") or href.rsplit("/", 1)[-1]
         found.setdefault(absolute, Attachment(absolute, name))
     return list(found.values())
@@ -488,9 +534,17 @@ def _speakers(paragraphs: list[str]) -> list[Speaker]:
     seen: dict[str, None] = {}
     for paragraph in paragraphs:
         match = vocab.TURN.match(paragraph)
-        if match and match.group("who") not in vocab.NOT_A_SPEAKER and not match.group("who").endswith("记者"):
+        if (
+            match
+            and match.group("who") not in vocab.NOT_A_SPEAKER
+            and not match.group("who").endswith("记者")
+        ):
             seen.setdefault(match.group("who"), None)
-    return [Speaker(name, None) for name in seen] if len(seen) >= 1 and _looks_like_transcript(paragraphs) else []
+    return (
+        [Speaker(name, None) for name in seen]
+        if len(seen) >= 1 and _looks_like_transcript(paragraphs)
+        else []
+    )
 
 
 def _looks_like_transcript(paragraphs: list[str]) -> bool:

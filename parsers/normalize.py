@@ -7,7 +7,8 @@ import unicodedata
 from functools import cache
 
 # Mirrors that gloss characters with pinyin: 產(chǎn)業(yè) → 產業.
-PINYIN_GLOSS = re.compile(r"(?<=[\u4e00-\u9fff])[(（][a-züāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ]{1,7}[)）]", re.I)
+# A gloss is lower case, which tells it from an abbreviation: 人工智能（AI） keeps its AI.
+PINYIN_GLOSS = re.compile(r"(?<=[\u4e00-\u9fff])[(（][a-züāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ]{1,7}[)）]")
 VOLATILE = re.compile(
     r"(?:浏览|阅读|点击|访问|浏览次数|阅读数|点击数|访问量|浏览量)(?:次数|量)?\s*[:：]?\s*\d+\s*次?"
     r"|【?\s*字号\s*[:：]?\s*大\s*中\s*小\s*】?"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from parsers.extract import DEFAULT_OPTIONS, ExtractOptions, Extraction, extract_page
+from parsers.extract import DEFAULT_OPTIONS, Extraction, ExtractOptions, extract_page
 from parsers.fingerprint import Fingerprint, fingerprint
 from parsers.tag import Tag, Tagger, tokens
 

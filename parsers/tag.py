@@ -23,13 +23,17 @@ _TOKENIZER_LOCK = threading.Lock()
 class TagOptions:
     """How points become a score, and which score makes a tag."""
 
-    title_weight: float = 4.0
+    title_weight: float = 6.0
     # Body points are counted per this many characters, so a long transcript is not "about" everything.
-    chars_per_unit: int = 1500
+    chars_per_unit: int = 2500
     # score = 1 - exp(-points / scale)
-    scale: float = 6.0
-    min_score: float = 0.5
+    scale: float = 10.0
+    min_score: float = 0.6
     max_count_per_term: int = 20
+    # Without a title match, a chain needs this many distinct terms in the body ...
+    min_distinct_terms: int = 2
+    # ... and this share of the strongest chain's points: what a release is about dominates it.
+    min_share: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,9 @@ def tokenizer() -> jieba.Tokenizer:
 
 def tokens(text: str) -> list[str]:
     """Segment normalised text into lower-case jieba tokens, dropping whitespace and punctuation."""
-    return [t.lower() for t in tokenizer().lcut(normalize_text(text)) if t.strip() and (t.isalnum() or len(t) > 1)]
+    return [
+        t.lower() for t in tokenizer().lcut(normalize_text(text)) if t.strip() and (t.isalnum() or len(t) > 1)
+    ]
 
 
 class Tagger:
@@ -71,7 +77,22 @@ class Tagger:
 
     def tag(self, title: str, body: str, body_tokens: list[str] | None = None) -> list[Tag]:
         """Return the chains the release is about, strongest first."""
-        return [t for t in self.score_all(title, body, body_tokens) if t.score >= self.options.min_score]
+        scored = self.score_all(title, body, body_tokens)
+        if not scored:
+            return []
+        top = max(t.evidence["points"] for t in scored)
+        return [t for t in scored if self._about(t, top)]
+
+    def _about(self, tag: Tag, top_points: float) -> bool:
+        o = self.options
+        if tag.score < o.min_score:
+            return False
+        if tag.evidence["title"]:
+            return True
+        return (
+            len(tag.evidence["body"]) >= o.min_distinct_terms
+            and tag.evidence["points"] >= o.min_share * top_points
+        )
 
     def score_all(self, title: str, body: str, body_tokens: list[str] | None = None) -> list[Tag]:
         """Return a scored Tag for every chain with any evidence, strongest first."""
@@ -102,6 +123,7 @@ class Tagger:
                         "title_points": round(title_points, 3),
                         "body_points": round(body_points, 3),
                         "density": round(density, 3),
+                        "points": round(points, 3),
                     },
                 )
             )

@@ -33,9 +33,13 @@ class Chain:
 
     def terms(self) -> list[tuple[str, str]]:
         """Return (term, kind) pairs, the strongest kind first when a term is listed twice."""
-        listed = [(self.name, "name"), *((a, "alias") for a in self.aliases),
-                  *((c, "company") for c in self.companies), *((s, "sub_track") for s in self.sub_tracks),
-                  *((k, "keyword") for k in self.keywords)]
+        listed = [
+            (self.name, "name"),
+            *((a, "alias") for a in self.aliases),
+            *((c, "company") for c in self.companies),
+            *((s, "sub_track") for s in self.sub_tracks),
+            *((k, "keyword") for k in self.keywords),
+        ]
         seen: dict[str, str] = {}
         for term, kind in listed:
             key = term_key(term)
@@ -129,5 +133,7 @@ def load_crosswalk(directory: Path = TAXONOMY_DIR) -> dict[tuple[str, str], str]
 
 def user_dictionary(schemes: list[Scheme]) -> str:
     """Return a jieba user dictionary (one `word freq` per line) of every multi-character term."""
-    words = sorted({term for scheme in schemes for chain in scheme.chains for term, _ in chain.terms() if len(term) > 1})
+    words = sorted(
+        {term for scheme in schemes for chain in scheme.chains for term, _ in chain.terms() if len(term) > 1}
+    )
     return "".join(f"{word} 2000\n" for word in words if " " not in word)

@@ -26,20 +26,27 @@ def canonical_url(url: str, mirrors: Mapping[str, str] | None = None) -> str:
     """
     url = url.strip()
     for mirror, real in (mirrors or {}).items():
-        if mirror and url.startswith(mirror.rstrip("/") + "/"):
-            url = real.rstrip("/") + url[len(mirror.rstrip("/")) :]
+        mirror = mirror.rstrip("/")
+        if mirror and (url == mirror or url.startswith((mirror + "/", mirror + "?"))):
+            url = real.rstrip("/") + url[len(mirror) :]
             break
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
         return url
     host = (parts.hostname or "").lower().rstrip(".")
-    port = parts.port
+    try:
+        port = parts.port
+    except ValueError:  # a port out of range: keep the URL as it is rather than guess
+        return url
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = SESSION_IN_PATH.sub("", parts.path)
     path = re.sub(r"/{2,}", "/", quote(unquote(path), safe="/%:@!$&'()*+,;=-._~")) or "/"
     if len(path) > 1:
         path = path.rstrip("/")
-    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                             if not TRACKING_PARAMS.match(k)))
+    query = urlencode(
+        sorted(
+            (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)
+        )
+    )
     return urlunsplit(("https", netloc, path, query, ""))

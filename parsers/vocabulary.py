@@ -44,26 +44,70 @@ BODY_XPATHS = (
 TITLE_XPATHS = (
     "//*[contains(concat(' ', normalize-space(@class), ' '), ' detail-title ')]",
     "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-title ')]",
-    "//*[@id='title' or @id='ArticleTitle' or @class='title' or @class='tit' or @class='bt']",
+    "//*[@id='title' or @id='ArticleTitle' or translate(@class, 'TITLE', 'title') = 'title' or @class='tit' or @class='bt']",
     "//h1",
     "//h2",
 )
 
 # Elements never part of an article's text.
 DROP_TAGS = (
-    "script", "style", "noscript", "iframe", "object", "embed", "svg", "canvas", "select",
-    "button", "input", "textarea", "template", "nav", "footer", "aside",
+    "script",
+    "style",
+    "noscript",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "canvas",
+    "select",
+    "button",
+    "input",
+    "textarea",
+    "template",
+    "nav",
+    "footer",
+    "aside",
 )
 BLOCK_TAGS = frozenset(
-    "p div br h1 h2 h3 h4 h5 h6 li ul ol tr table tbody thead section article blockquote pre dd dt dl "
-    "header footer figure figcaption center form hr".split()
+    [
+        "p",
+        "div",
+        "br",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "ul",
+        "ol",
+        "tr",
+        "table",
+        "tbody",
+        "thead",
+        "section",
+        "article",
+        "blockquote",
+        "pre",
+        "dd",
+        "dt",
+        "dl",
+        "header",
+        "footer",
+        "figure",
+        "figcaption",
+        "center",
+        "form",
+        "hr",
+    ]
 )
 # class/id words of boilerplate blocks inside or around a body.
 NOISE_ATTR = re.compile(
     r"share|bdshare|jiathis|footer|foot\b|breadcrumb|crumb|location|position|nav\b|menu|related|xgwz|"
     r"comment|copyright|qrcode|erweima|ewm|print|toolbar|sidebar|side\b|advert|\bad\b|ads\b|login|"
     r"search|prev|next|pager|page-nav|fenxiang|wzfx|dyzt|weixin|wechat|hot|recommend|tuijian|"
-    r"detail-info|fbh-date|article-info|info-bar|source|editor\b|zebian",
+    r"detail-info|fbh-date|article-info|info-bar|source|editor\b|zebian|statement|disclaimer|shengming",
     re.I,
 )
 # Whole lines that are page furniture, not article text.
@@ -75,7 +119,8 @@ NOISE_LINES = re.compile(
     r"|扫一扫在手机(?:上)?打开(?:当前页)?"
     r"|分享到\s*[:：]?.{0,40}"
     r"|(?:上一篇|下一篇)\s*[:：].*"
-    r"|(?:责任编辑|责编|编辑)\s*[:：].{0,20}"
+    r"|[（(【\[]?\s*(?:责任编辑|责编|编辑)\s*[:：].{0,20}?[）)】\]]?"
+    r"|点击(?:进入|查看|阅读|这里).{0,30}"
     r"|(?:来源|来源于)\s*[:：].{0,30}"
     r"|(?:发布时间|发布日期|发布会日期)\s*[:：].{0,30}"
     r"|相关(?:链接|阅读|新闻|文章)\s*[:：]?"
@@ -87,10 +132,8 @@ PUBLISHER_LABEL = re.compile(
     r"(?=\s|$|[|｜]|发布|时间|日期|作者|责任|编辑|浏览|点击|字号|【)"
 )
 # "本场发布会由市科技局发布" / "由市工业和信息化局、市发展改革委发布": the department holding a press conference.
-CONFERENCE_HOST = re.compile(r"由([^，。,；;：:“”\s]{2,40}?)(?:联合)?(?:发布|介绍)")
-DATE_LABEL = re.compile(
-    r"(?:发布时间|发布日期|发稿时间|发表时间|发布会日期|成文日期|日期|时间)\s*[:：]?\s*$"
-)
+CONFERENCE_HOST = re.compile(r"由([^，。,；;：:“”\s]{2,40}?)(?:联合|共同)?(?:发布|介绍)")
+DATE_LABEL = re.compile(r"(?:发布时间|发布日期|发稿时间|发表时间|发布会日期|成文日期|日期|时间)\s*[:：]?\s*$")
 ATTACHMENT_SUFFIX = re.compile(r"\.(pdf|docx?|xlsx?|wps|et|ofd|zip|rar)(?:$|[?#])", re.I)
 # Press-conference speaker lines: "市科技局副局长 刘学辉同志；".
 SPEAKER_LINE = re.compile(
@@ -100,3 +143,13 @@ SPEAKER_INTRO = re.compile(r"邀请到了|出席(?:今天的)?发布会的有|�
 SPEAKER_INTRO_END = re.compile(r"^(?:欢迎|首先|下面|请)")
 TURN = re.compile(r"^(?P<who>[\u4e00-\u9fff·]{2,4})\s*[:：]")
 NOT_A_SPEAKER = frozenset({"主持人", "记者", "提问", "回答", "答", "问"})
+
+# Blocks that are page furniture even when they read like sentences: disclaimers, copyright, contact lines.
+BOILERPLATE_TEXT = re.compile(
+    r"免责声明|版权声明|版权所有|本文仅代表作者|转载请注明|未经授权|违法和不良信息举报|客服电话|ICP备|"
+    r"网站地图|联系我们|关于我们"
+)
+# A meta or labelled publisher carries these around the name: 来源：人民网-文化频道 原创稿.
+PUBLISHER_NOISE = re.compile(
+    r"^(?:来源|来源于|信息来源|稿件来源|文章来源)\s*[:：]\s*|\s*(?:原创稿|原创|供稿)$"
+)

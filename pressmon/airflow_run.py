@@ -46,7 +46,11 @@ def prepare_airflow(airflow_home: Path) -> None:
     airflow_home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **airflow_environment(airflow_home)}
     completed = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if completed.returncode != 0:
         raise DagRunError(f"airflow db migrate failed:\n{completed.stderr[-2000:]}")

@@ -95,13 +95,13 @@ def _html(digest: dict[str, Any]) -> str:
         chains = "、".join(item["chains"]) or "无"
         copies = f"（另有 {item['duplicates']} 处转载）" if item["duplicates"] else ""
         rows.append(
-            "<li style=\"margin-bottom:1em\">"
-            f"<a href=\"{e(item['url'], quote=True)}\"><strong>{e(item['title'])}</strong></a><br>"
+            '<li style="margin-bottom:1em">'
+            f'<a href="{e(item["url"], quote=True)}"><strong>{e(item["title"])}</strong></a><br>'
             f"<small>{e(_date(item['published_at']))} · {e(item['source_name'])}{e(copies)} · 产业链：{e(chains)}</small><br>"
             f"{e(snippet(item['body']))}</li>"
         )
     return (
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"></head><body>"
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"></head><body>'
         f"<p>您订阅的条件（{e(_criteria(digest))}）有 {len(digest['items'])} 条新发布：</p>"
         f"<ol>{''.join(rows)}</ol>"
         "<p><small>pressmon 政府新闻发布监测</small></p></body></html>"

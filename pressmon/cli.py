@@ -19,7 +19,9 @@ from pressmon.errors import PressmonError, SubscriptionError
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
@@ -31,23 +33,31 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pressmon", description="Monitor Chinese government press releases.")
+    parser = argparse.ArgumentParser(
+        prog="pressmon", description="Monitor Chinese government press releases."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(metavar="COMMAND")
 
     db = sub.add_parser("db", help="the pressmon database").add_subparsers(metavar="ACTION")
-    db.add_parser("migrate", help="apply pending migrations (and start the embedded Postgres if needed)").set_defaults(handler=_db_migrate)
+    db.add_parser(
+        "migrate", help="apply pending migrations (and start the embedded Postgres if needed)"
+    ).set_defaults(handler=_db_migrate)
     db.add_parser("stop", help="stop the embedded Postgres").set_defaults(handler=_db_stop)
     db.add_parser("url", help="print the database URL").set_defaults(handler=_db_url)
 
-    sub.add_parser("demo", help="run the nightly job against the bundled offline sites").set_defaults(handler=_demo)
+    sub.add_parser("demo", help="run the nightly job against the bundled offline sites").set_defaults(
+        handler=_demo
+    )
 
     crawl = sub.add_parser("crawl", help="crawl one source now")
     crawl.add_argument("source")
     crawl.add_argument("--run-key", help="crawl run to record this in (default: a new one)")
     crawl.set_defaults(handler=_crawl)
 
-    sub.add_parser("process", help="parse, deduplicate and tag every pending page").set_defaults(handler=_process)
+    sub.add_parser("process", help="parse, deduplicate and tag every pending page").set_defaults(
+        handler=_process
+    )
     sub.add_parser("alert", help="send digests of new matching releases").set_defaults(handler=_alert)
 
     reprocess = sub.add_parser("reprocess", help="mark every stored page pending again (after a parser fix)")
@@ -58,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     sources.add_argument("code", nargs="?")
     sources.set_defaults(handler=_sources)
 
-    subscribe = sub.add_parser("subscribe", help="manage alert subscriptions").add_subparsers(metavar="ACTION")
+    subscribe = sub.add_parser("subscribe", help="manage alert subscriptions").add_subparsers(
+        metavar="ACTION"
+    )
     add = subscribe.add_parser("add", help="subscribe an address to chains, sources or keywords")
     add.add_argument("email")
     add.add_argument("--chain", action="append", default=[], help="official chain name (repeatable)")
@@ -164,12 +176,13 @@ def _sources(args: argparse.Namespace, config: Config) -> int:
 
     with Store.open(config) as store:
         steps.prepare(store, config)
-        if args.action:
-            if not args.code or not store.set_source_enabled(args.code, args.action == "enable"):
-                raise PressmonError(f"no source {args.code!r}")
+        if args.action and not (args.code and store.set_source_enabled(args.code, args.action == "enable")):
+            raise PressmonError(f"no source {args.code!r}")
         for row in steps.sync_sources(store, config):
             state = "enabled " if row["enabled"] else "disabled"
-            print(f"{row['code']:<12} {state} authority={row['authority']:<3} {row['name']}  {row['crawl_url']}")
+            print(
+                f"{row['code']:<12} {state} authority={row['authority']:<3} {row['name']}  {row['crawl_url']}"
+            )
     return 0
 
 
@@ -186,11 +199,15 @@ def _subscribe_add(args: argparse.Namespace, config: Config) -> int:
         known_chains = store.current_chain_names()
         unknown = [c for c in args.chain if c not in known_chains]
         if unknown:
-            raise SubscriptionError(f"unknown chain(s) {', '.join(unknown)}; chains: {', '.join(known_chains)}")
+            raise SubscriptionError(
+                f"unknown chain(s) {', '.join(unknown)}; chains: {', '.join(known_chains)}"
+            )
         known_sources = {row["code"] for row in store.sources()}
         unknown = [s for s in args.source if s not in known_sources]
         if unknown:
-            raise SubscriptionError(f"unknown source(s) {', '.join(unknown)}; sources: {', '.join(sorted(known_sources))}")
+            raise SubscriptionError(
+                f"unknown source(s) {', '.join(unknown)}; sources: {', '.join(sorted(known_sources))}"
+            )
         keywords = [to_simplified(k.strip()) for k in args.keyword if k.strip()]
         subscription_id, created = store.add_subscription(address, args.chain, args.source, keywords)
     print(f"{'subscribed' if created else 'already subscribed'}: #{subscription_id} {address}")
@@ -205,11 +222,18 @@ def _subscribe_list(args: argparse.Namespace, config: Config) -> int:
         steps.prepare(store, config)
         rows = store.subscriptions()
     for row in rows:
-        what = "; ".join(
-            f"{label}: {', '.join(values)}"
-            for label, values in (("chains", row["chains"]), ("sources", row["sources"]), ("keywords", row["keywords"]))
-            if values
-        ) or "everything"
+        what = (
+            "; ".join(
+                f"{label}: {', '.join(values)}"
+                for label, values in (
+                    ("chains", row["chains"]),
+                    ("sources", row["sources"]),
+                    ("keywords", row["keywords"]),
+                )
+                if values
+            )
+            or "everything"
+        )
         print(f"#{row['id']} {row['email']}  {what}  (sent {row['sent']}, pending {row['pending']})")
     if not rows:
         print("no subscriptions")

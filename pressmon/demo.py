@@ -29,7 +29,10 @@ def run_demo(config: Config, say=print) -> dict[str, Any]:
     """Run the nightly DAG once against the offline site, with digests written to var/outbox/."""
     var = config.var_dir
     url = database_url(config)
-    say(f"database: {redact(url)}" + ("" if config.database_url else "  (embedded Postgres under var/postgres)"))
+    say(
+        f"database: {redact(url)}"
+        + ("" if config.database_url else "  (embedded Postgres under var/postgres)")
+    )
     outbox = var / "outbox"
     before = set(outbox.glob("*.eml")) if outbox.exists() else set()
     with OfflineSite() as site, OutboxSink(outbox) as sink:
@@ -87,16 +90,22 @@ def _print_summary(summary: dict[str, Any], outbox: Path, say) -> None:
     say("")
     say(f"== pressmon demo: run {summary['dag_run']} {summary['status']} ==")
     for source, stats in run["sources"].items():
-        say(f"  {source}: {stats['list_pages']} list pages, {stats['detail_pages']} detail pages fetched, "
-            f"{len(stats['errors'])} fetch errors")
+        say(
+            f"  {source}: {stats['list_pages']} list pages, {stats['detail_pages']} detail pages fetched, "
+            f"{len(stats['errors'])} fetch errors"
+        )
     say(f"  pages fetched this run: {run['pages_fetched']}")
-    say(f"  new releases: {run['new_releases']} (from {run['new_copies']} new pages; "
-        f"{run['duplicates']} were copies of a release already held)")
+    say(
+        f"  new releases: {run['new_releases']} (from {run['new_copies']} new pages; "
+        f"{run['duplicates']} were copies of a release already held)"
+    )
     say(f"  pages that could not be parsed: {len(run['failed_pages'])}")
     for page in run["failed_pages"][:5]:
         say(f"    {page['url']}: {page['reason']}")
-    say(f"  in the database: {totals['releases']} distinct releases, {totals['copies']} copies, "
-        f"{totals['raw_pages']} raw pages")
+    say(
+        f"  in the database: {totals['releases']} distinct releases, {totals['copies']} copies, "
+        f"{totals['raw_pages']} raw pages"
+    )
     say("  releases per industry chain (current scheme):")
     for row in summary["chains"]:
         say(f"    {row['chain']}: {row['releases']}")

@@ -104,7 +104,7 @@ class _OutboxHandler:
     def __init__(self, outbox: Path):
         self.outbox = outbox
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope) -> str:
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         stem = SAFE_NAME.sub("_", (message.get("Message-ID") or "message").strip("<>"))
         for recipient in envelope.rcpt_tos:

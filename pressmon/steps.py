@@ -48,15 +48,23 @@ def sync_sources(store: Store, config: Config) -> list[dict[str, Any]]:
     """Record every spider in the sources table; return the sources with their enabled flag."""
     for code, spider in spider_classes().items():
         store.upsert_source(code, spider.agency, spider.default_base_url, spider.authority)
-    return [dict(row, crawl_url=config.base_urls.get(row["code"], row["base_url"])) for row in store.sources()]
+    return [
+        dict(row, crawl_url=config.base_urls.get(row["code"], row["base_url"])) for row in store.sources()
+    ]
 
 
 def sync_taxonomy(store: Store, scheme_code: str, current: bool) -> dict[str, int]:
     """Record a scheme and its chains in the database; return chain ids by name."""
     scheme = load_scheme(scheme_code)
     return store.sync_taxonomy(
-        scheme.code, scheme.name, scheme.version, scheme.status, scheme.complete, scheme.sha256,
-        [(c.name, c.group) for c in scheme.chains], current=current,
+        scheme.code,
+        scheme.name,
+        scheme.version,
+        scheme.status,
+        scheme.complete,
+        scheme.sha256,
+        [(c.name, c.group) for c in scheme.chains],
+        current=current,
     )
 
 
@@ -115,7 +123,9 @@ def crawl(config: Config, source: str, run_id: int, progress: Progress = _quiet)
     log_tail = "\n".join((completed.stderr or "").splitlines()[-15:])
     with Store.open(config) as store:
         if completed.returncode != 0:
-            store.fail_run_source(run_id, source, f"scrapy exited with {completed.returncode}: {log_tail[-800:]}")
+            store.fail_run_source(
+                run_id, source, f"scrapy exited with {completed.returncode}: {log_tail[-800:]}"
+            )
         outcome = next((row for row in store.run_sources(run_id) if row["source"] == source), None)
     if outcome is None or outcome["status"] != "succeeded":
         errors = outcome["errors"] if outcome else []
@@ -126,8 +136,10 @@ def crawl(config: Config, source: str, run_id: int, progress: Progress = _quiet)
         "detail_pages": outcome["detail_pages"],
         "errors": len(outcome["errors"]),
     }
-    progress(f"crawled {source}: {summary['list_pages']} list pages, {summary['detail_pages']} new detail pages, "
-             f"{summary['errors']} errors")
+    progress(
+        f"crawled {source}: {summary['list_pages']} list pages, {summary['detail_pages']} new detail pages, "
+        f"{summary['errors']} errors"
+    )
     return summary
 
 
@@ -238,7 +250,9 @@ def alert(config: Config, now: datetime | None = None, progress: Progress = _qui
         digests = store.pending_digests()
         if target is None:
             if digests:
-                progress(f"{len(digests)} digests pending, but no SMTP server is configured (PRESSMON_SMTP_URL)")
+                progress(
+                    f"{len(digests)} digests pending, but no SMTP server is configured (PRESSMON_SMTP_URL)"
+                )
             counts["pending"] = sum(len(d["items"]) for d in digests)
             return dict(counts)
         for digest in digests:
@@ -255,8 +269,10 @@ def alert(config: Config, now: datetime | None = None, progress: Progress = _qui
             store.mark_sent(digest["subscription_id"], cluster_ids, message["Message-ID"])
             counts["emails"] += 1
             counts["releases_sent"] += len(cluster_ids)
-        progress(f"alerts: {counts['emails']} digests sent, {counts['failed_emails']} failed, "
-                 f"{counts['pending']} deliveries pending")
+        progress(
+            f"alerts: {counts['emails']} digests sent, {counts['failed_emails']} failed, "
+            f"{counts['pending']} deliveries pending"
+        )
     return dict(counts)
 
 

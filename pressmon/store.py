@@ -85,16 +85,15 @@ def migrate(conn: psycopg2.extensions.connection, sql_dir: Path = SQL_DIR) -> li
     """Apply the migrations not yet applied, each in its own transaction; return their names."""
     migrations = load_migrations(sql_dir)
     applied_now = []
-    with conn:
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
-            cur.execute(
-                """CREATE TABLE IF NOT EXISTS pressmon_migrations (
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS pressmon_migrations (
                        version integer PRIMARY KEY,
                        name text NOT NULL,
                        checksum text NOT NULL,
                        applied_at timestamptz NOT NULL DEFAULT now())"""
-            )
+        )
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT version, name, checksum FROM pressmon_migrations")
@@ -184,7 +183,9 @@ class Store:
 
     def set_source_enabled(self, code: str, enabled: bool) -> bool:
         with self.transaction() as cur:
-            cur.execute("UPDATE sources SET enabled = %s, updated_at = now() WHERE code = %s", (enabled, code))
+            cur.execute(
+                "UPDATE sources SET enabled = %s, updated_at = now() WHERE code = %s", (enabled, code)
+            )
             return cur.rowcount == 1
 
     # -- crawl runs -------------------------------------------------------------------------------------
@@ -289,7 +290,9 @@ class Store:
         return [row["canonical_url"] for row in rows]
 
     def archive_walked(self, source: str) -> bool:
-        return bool(self._scalar("SELECT archive_walked_at IS NOT NULL FROM sources WHERE code = %s", (source,)))
+        return bool(
+            self._scalar("SELECT archive_walked_at IS NOT NULL FROM sources WHERE code = %s", (source,))
+        )
 
     def mark_archive_walked(self, source: str) -> None:
         with self.transaction() as cur:
@@ -425,7 +428,9 @@ class Store:
         )
         return cur.fetchone()["id"]
 
-    def update_release_version(self, cur: psycopg2.extensions.cursor, release_id: int, release: dict[str, Any]) -> int:
+    def update_release_version(
+        self, cur: psycopg2.extensions.cursor, release_id: int, release: dict[str, Any]
+    ) -> int:
         """Keep the current text as a version, then store the new text; return the new version number."""
         cur.execute(
             """INSERT INTO release_versions (release_id, version, title, body, content_hash, raw_page_id, seen_at)
@@ -478,13 +483,22 @@ class Store:
     # -- taxonomies and tags ----------------------------------------------------------------------------
 
     def sync_taxonomy(
-        self, code: str, name: str, version: str, status: str, complete: bool, sha256: str,
-        chains: Iterable[tuple[str, str]], current: bool,
+        self,
+        code: str,
+        name: str,
+        version: str,
+        status: str,
+        complete: bool,
+        sha256: str,
+        chains: Iterable[tuple[str, str]],
+        current: bool,
     ) -> dict[str, int]:
         """Record a scheme and its chains; return chain ids by name."""
         with self.transaction() as cur:
             if current:
-                cur.execute("UPDATE taxonomies SET is_current = false WHERE is_current AND code <> %s", (code,))
+                cur.execute(
+                    "UPDATE taxonomies SET is_current = false WHERE is_current AND code <> %s", (code,)
+                )
             cur.execute(
                 """INSERT INTO taxonomies (code, name, version, status, complete, is_current, sha256)
                    VALUES (%s, %s, %s, %s, %s, %s, %s)
@@ -529,7 +543,10 @@ class Store:
             psycopg2.extras.execute_values(
                 cur,
                 "INSERT INTO release_chains (release_id, chain_id, score, evidence) VALUES %s",
-                [(release_id, chain_id, score, json.dumps(evidence, ensure_ascii=False)) for chain_id, score, evidence in tags],
+                [
+                    (release_id, chain_id, score, json.dumps(evidence, ensure_ascii=False))
+                    for chain_id, score, evidence in tags
+                ],
             )
 
     def releases_for_retag(self, after_id: int, limit: int) -> list[dict[str, Any]]:
@@ -539,7 +556,9 @@ class Store:
 
     # -- subscriptions and deliveries -------------------------------------------------------------------
 
-    def add_subscription(self, email: str, chains: list[str], sources: list[str], keywords: list[str]) -> tuple[int, bool]:
+    def add_subscription(
+        self, email: str, chains: list[str], sources: list[str], keywords: list[str]
+    ) -> tuple[int, bool]:
         """Create the subscription unless an identical one exists; return (id, created)."""
         with self.transaction() as cur:
             cur.execute(
@@ -639,8 +658,20 @@ class Store:
                 },
             )
             digest["items"].append(
-                {key: row[key] for key in ("cluster_id", "title", "url", "published_at", "source",
-                                           "source_name", "body", "chains", "duplicates")}
+                {
+                    key: row[key]
+                    for key in (
+                        "cluster_id",
+                        "title",
+                        "url",
+                        "published_at",
+                        "source",
+                        "source_name",
+                        "body",
+                        "chains",
+                        "duplicates",
+                    )
+                }
             )
         return list(digests.values())
 

@@ -28,7 +28,11 @@ os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}")
 os.environ.setdefault("PRESSMON_TASK_RETRIES", "0")
-for _key in [k for k in os.environ if k.startswith("PRESSMON_") and k not in {"PRESSMON_TASK_RETRIES", "PRESSMON_TEST_DATABASE_URL"}]:
+for _key in [
+    k
+    for k in os.environ
+    if k.startswith("PRESSMON_") and k not in {"PRESSMON_TASK_RETRIES", "PRESSMON_TEST_DATABASE_URL"}
+]:
     del os.environ[_key]
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -163,9 +167,11 @@ class SmtpServer:
     def url(self) -> str:
         return f"smtp://{self.host}:{self.port}"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         with self.lock:
-            self.messages.append(message_from_bytes(envelope.original_content or envelope.content, policy=policy.default))
+            self.messages.append(
+                message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+            )
             self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
 

@@ -51,7 +51,9 @@ def test_extract_prints_the_json_contract_from_raw_bytes(capsys, tmp_path):
 
 
 def test_extract_reports_a_list_page_as_not_an_article(capsys):
-    code, out, _ = run(capsys, "extract", str(CORPUS_HTML / "gne-listpage-163-1.html"), "--url", "https://news.163.com/")
+    code, out, _ = run(
+        capsys, "extract", str(CORPUS_HTML / "gne-listpage-163-1.html"), "--url", "https://news.163.com/"
+    )
     assert code == 1
     assert json.loads(out)["error"] == "NotAnArticle"
 
@@ -83,9 +85,13 @@ def test_tag_an_html_file_extracts_it_first(capsys, tmp_path):
 
 
 def test_subscribe_add_list_remove(capsys, store):
-    code, out, _ = run(capsys, "subscribe", "add", "desk@example.com", "--chain", "低空经济", "--keyword", "無人機")
+    code, out, _ = run(
+        capsys, "subscribe", "add", "desk@example.com", "--chain", "低空经济", "--keyword", "無人機"
+    )
     assert code == 0 and "subscribed" in out
-    code, out, _ = run(capsys, "subscribe", "add", "desk@example.com", "--chain", "低空经济", "--keyword", "無人機")
+    code, out, _ = run(
+        capsys, "subscribe", "add", "desk@example.com", "--chain", "低空经济", "--keyword", "無人機"
+    )
     assert "already subscribed" in out
     code, out, _ = run(capsys, "subscribe", "list")
     assert "desk@example.com" in out and "低空经济" in out and "无人机" in out  # keyword stored simplified

@@ -41,7 +41,9 @@ class PressReleaseSpider(scrapy.Spider):
         self.config = Config.from_env()
         self.base_url = self.config.base_urls.get(self.name, self.default_base_url).rstrip("/")
         self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
-        self.mirrors = {self.base_url: self.default_base_url} if self.base_url != self.default_base_url else {}
+        self.mirrors = (
+            {self.base_url: self.default_base_url} if self.base_url != self.default_base_url else {}
+        )
         run = run_id or os.environ.get("PRESSMON_RUN_ID")
         self.run_id = int(run) if run else None
         self.recheck = recheck not in (None, "", "0", "false")
@@ -61,7 +63,10 @@ class PressReleaseSpider(scrapy.Spider):
         self.incremental = store.archive_walked(self.name)
         self.logger.info(
             "%s: %d detail pages already held; crawling %s (%s)",
-            self.name, len(self.known), self.base_url, "incremental" if self.incremental else "full walk",
+            self.name,
+            len(self.known),
+            self.base_url,
+            "incremental" if self.incremental else "full walk",
         )
         for path in self.list_paths:
             yield self._list_request(f"{self.base_url}/{path.lstrip('/')}", page=1)

@@ -103,7 +103,10 @@ def test_detail_requests_are_absolute_urls_on_the_crawled_host_matching_the_deta
         assert f"{parts.scheme}://{parts.netloc}" == MIRROR
         assert spider.detail_url.search(parts.path), request.url
         assert request.meta["pressmon_kind"] == "detail"
-        assert 500 in request.meta["handle_httpstatus_list"] and 301 not in request.meta["handle_httpstatus_list"]
+        assert (
+            500 in request.meta["handle_httpstatus_list"]
+            and 301 not in request.meta["handle_httpstatus_list"]
+        )
 
 
 def test_parse_list_follows_the_next_page_link_to_index_1(spider):

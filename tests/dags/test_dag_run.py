@@ -46,7 +46,14 @@ def test_nightly_dag_crawls_processes_alerts_and_reports_then_only_sends_what_is
     store.add_subscription("all@example.com", [], ["qd_press"], [])
 
     first = run_dag_test(airflow_home)
-    assert set(first.task_states) == {"start_run", "enabled_sources", "crawl[0]", "process", "alert", "report"}
+    assert set(first.task_states) == {
+        "start_run",
+        "enabled_sources",
+        "crawl[0]",
+        "process",
+        "alert",
+        "report",
+    }
 
     visible = site.visible
     (run,) = _rows(config, "SELECT status, summary FROM crawl_runs WHERE run_key = %s", (first.run_id,))
@@ -91,7 +98,9 @@ def test_nightly_dag_crawls_processes_alerts_and_reports_then_only_sends_what_is
     assert smtp_server.messages == []
 
 
-def test_a_broken_source_fails_its_own_task_and_the_rest_of_the_run_goes_on(airflow_home, site, smtp_server, store, config):
+def test_a_broken_source_fails_its_own_task_and_the_rest_of_the_run_goes_on(
+    airflow_home, site, smtp_server, store, config
+):
     site.set_fault("/xwfbHtml/wangqihuigu/index.html", "503")
     result = run_dag_test(airflow_home, check=False)
     assert result.task_states["crawl[0]"] == "failed"

@@ -28,6 +28,7 @@ also be in boilerplate), a short must_not label.
 
 Exit status 0 when there are no errors.
 """
+
 from __future__ import annotations
 
 import json
@@ -98,8 +99,7 @@ def visible_texts(html: str) -> tuple[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    corpus = Path(argv[1]) if len(argv) > 1 else Path(
-        os.environ.get("PRESSMON_CORPUS_HTML", DEFAULT_CORPUS))
+    corpus = Path(argv[1]) if len(argv) > 1 else Path(os.environ.get("PRESSMON_CORPUS_HTML", DEFAULT_CORPUS))
     errors: list[str] = []
     warnings: list[str] = []
 
@@ -216,7 +216,11 @@ def main(argv: list[str]) -> int:
             err(name, f"does not decode as {case['encoding']}: {exc}")
             continue
         tight, spaced = visible_texts(html)
-        if case["title"] and case["title"] not in tight and WS_RE.sub("", case["title"]) not in WS_RE.sub("", tight):
+        if (
+            case["title"]
+            and case["title"] not in tight
+            and WS_RE.sub("", case["title"]) not in WS_RE.sub("", tight)
+        ):
             err(name, f"title not found in page text: {case['title']!r}")
         if case["publisher"] and case["publisher"] not in tight:
             err(name, f"publisher not found in page text: {case['publisher']!r}")
@@ -233,8 +237,10 @@ def main(argv: list[str]) -> int:
     for e in errors:
         print(f"ERROR: {e}")
     n_art = sum(1 for c in cases if isinstance(c, dict) and c.get("is_article"))
-    print(f"{len(cases)} cases ({n_art} articles) checked against {len(html_files)} pages in {corpus}: "
-          f"{len(errors)} error(s), {len(warnings)} warning(s)")
+    print(
+        f"{len(cases)} cases ({n_art} articles) checked against {len(html_files)} pages in {corpus}: "
+        f"{len(errors)} error(s), {len(warnings)} warning(s)"
+    )
     return 1 if errors else 0
 
 

@@ -58,8 +58,13 @@ def test_each_subscriber_gets_one_digest_of_the_releases_matching_it(smtp_server
 def test_the_digest_is_utf8_with_text_and_html_parts_and_escaped_content(smtp_server, subscribers, store):
     config = Config.from_env()
     hostile = RELEASES[2023]
-    hostile = type(hostile)(**{**hostile.__dict__, "list_title": "《低空经济<script>alert(1)</script>发展》新闻发布会",
-                               "title_lines": ("《低空经济<script>alert(1)</script>发展》新闻发布会",)})
+    hostile = type(hostile)(
+        **{
+            **hostile.__dict__,
+            "list_title": "《低空经济<script>alert(1)</script>发展》新闻发布会",
+            "title_lines": ("《低空经济<script>alert(1)</script>发展》新闻发布会",),
+        }
+    )
     add_page(store, hostile)
     steps.process(config)
     steps.alert(config)
@@ -92,7 +97,9 @@ def test_rerunning_alert_or_reprocessing_sends_nothing_twice(smtp_server, subscr
     assert "另有 1 处转载" in second_text
 
 
-def test_when_smtp_is_down_deliveries_stay_pending_and_go_out_next_run(smtp_server, subscribers, store, monkeypatch):
+def test_when_smtp_is_down_deliveries_stay_pending_and_go_out_next_run(
+    smtp_server, subscribers, store, monkeypatch
+):
     add_page(store, RELEASES[2023])
     steps.process(Config.from_env())
     smtp_server.stop()
@@ -110,7 +117,11 @@ def test_when_smtp_is_down_deliveries_stay_pending_and_go_out_next_run(smtp_serv
     with store.transaction() as cur:
         cur.execute("SELECT status, attempts, message_id FROM deliveries")
         (row,) = cur.fetchall()
-    assert row["status"] == "sent" and row["attempts"] == 2 and row["message_id"] == smtp_server.messages[0]["Message-ID"]
+    assert (
+        row["status"] == "sent"
+        and row["attempts"] == 2
+        and row["message_id"] == smtp_server.messages[0]["Message-ID"]
+    )
 
 
 def test_a_subscription_added_later_is_not_sent_the_archive(smtp_server, store):

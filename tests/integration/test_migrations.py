@@ -9,10 +9,28 @@ from pressmon.errors import MigrationError
 from pressmon.store import connect, load_migrations, migrate
 
 REQUIRED_TABLES = {
-    "sources", "crawl_runs", "crawl_run_sources", "raw_pages", "releases", "release_versions", "clusters",
-    "release_lsh_bands", "taxonomies", "chains", "release_chains", "subscriptions", "deliveries",
+    "sources",
+    "crawl_runs",
+    "crawl_run_sources",
+    "raw_pages",
+    "releases",
+    "release_versions",
+    "clusters",
+    "release_lsh_bands",
+    "taxonomies",
+    "chains",
+    "release_chains",
+    "subscriptions",
+    "deliveries",
 }
-REQUIRED_VIEWS = {"releases", "release_copies", "release_chains", "daily_chain_counts", "sources", "crawl_runs"}
+REQUIRED_VIEWS = {
+    "releases",
+    "release_copies",
+    "release_chains",
+    "daily_chain_counts",
+    "sources",
+    "crawl_runs",
+}
 
 
 def _reader_url(url: str) -> str:
@@ -28,7 +46,7 @@ def test_all_migrations_apply_to_an_empty_database_and_are_recorded(empty_db_url
             cur.execute("SELECT version FROM pressmon_migrations ORDER BY version")
             assert [row[0] for row in cur.fetchall()] == [m.version for m in load_migrations()]
             cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-            assert REQUIRED_TABLES <= {row[0] for row in cur.fetchall()}
+            assert {row[0] for row in cur.fetchall()} >= REQUIRED_TABLES
             cur.execute("SELECT viewname FROM pg_views WHERE schemaname = 'reporting'")
             assert {row[0] for row in cur.fetchall()} == REQUIRED_VIEWS
     finally:
@@ -74,7 +92,9 @@ def test_every_reporting_view_and_its_columns_are_documented(db_url):
                   AND col_description(a.attrelid, a.attnum) IS NULL"""
         )
         # Self-explanatory columns may go without a comment; the contract's key ones may not.
-        assert not {"url", "chains", "duplicates", "first_seen_at", "published_at"} & {r[0] for r in cur.fetchall()}
+        assert not {"url", "chains", "duplicates", "first_seen_at", "published_at"} & {
+            r[0] for r in cur.fetchall()
+        }
     conn.close()
 
 

@@ -66,7 +66,9 @@ def test_a_changed_page_under_the_same_url_is_a_new_version_of_the_same_release(
     release = RELEASES[2236]
     add_page(store, release)
     steps.process(config)
-    corrected = edited(release, paragraphs=(*release.paragraphs, "（本文有更正：无人机起降点数量更正为46个。）"))
+    corrected = edited(
+        release, paragraphs=(*release.paragraphs, "（本文有更正：无人机起降点数量更正为46个。）")
+    )
     add_page(store, corrected)
     assert steps.process(config) == {"updated": 1}
     with store.transaction() as cur:
@@ -81,7 +83,9 @@ def test_a_changed_page_under_the_same_url_is_a_new_version_of_the_same_release(
 
 def test_a_broken_page_is_recorded_with_its_reason_and_the_batch_goes_on(store, config):
     good = add_page(store, RELEASES[2023])
-    broken = add_page(store, RELEASES[2098], body=b"<html><body><ul><li><a href='/a'>a</a></li></ul></body></html>")
+    broken = add_page(
+        store, RELEASES[2098], body=b"<html><body><ul><li><a href='/a'>a</a></li></ul></body></html>"
+    )
     binary = add_page(store, RELEASES[2135], body=bytes(range(256)) * 40)
     counts = steps.process(config)
     assert counts == {"new": 1, "failed": 2}

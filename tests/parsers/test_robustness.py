@@ -260,21 +260,39 @@ ARTICLE = (
     [
         "http://[2001:db8::1/plan.pdf",
         "http://[bad/x.pdf",
-        "./P020250116601234567890.pdf",
         "http://host:99999/a.pdf",
+        "%zz.pdf",
     ],
 )
 def test_a_malformed_attachment_link_does_not_break_extraction(href: str) -> None:
     html = ARTICLE.format(extra=f'<p><a href="{href}">行动方案.pdf</a></p>')
 
-    check(html.encode("utf-8"), PAGE_URL, None)
+    extraction = extract_page(html.encode("utf-8"), PAGE_URL)
+
+    assert extraction.title == "《青岛市低空经济高质量发展行动方案》新闻发布会"
+    assert "本场发布会由市发展和改革委员会发布。" in extraction.body
 
 
-def test_a_page_declaring_charset_undefined_does_not_break_extraction() -> None:
+def test_a_well_formed_attachment_link_next_to_it_is_kept() -> None:
+    html = ARTICLE.format(
+        extra='<p><a href="http://[bad/x.pdf">坏链接.pdf</a></p><p><a href="./P0202501.pdf">方案.pdf</a></p>'
+    )
+
+    extraction = extract_page(html.encode("utf-8"), PAGE_URL)
+
+    assert ("http://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2023/0223/P0202501.pdf", "方案.pdf") in {
+        (a.url, a.name) for a in extraction.attachments
+    }
+
+
+@pytest.mark.parametrize("content_type", [None, "text/html; charset=undefined"])
+def test_a_page_declaring_charset_undefined_does_not_break_extraction(content_type: str | None) -> None:
     html = ARTICLE.format(extra="").replace("<head>", '<head><meta charset="undefined">')
 
-    check(html.encode("gb18030"), PAGE_URL, None)
-    check(html.encode("gb18030"), PAGE_URL, "text/html; charset=undefined")
+    extraction = extract_page(html.encode("gb18030"), PAGE_URL, content_type)
+
+    assert extraction.encoding == "gb18030"
+    assert extraction.title == "《青岛市低空经济高质量发展行动方案》新闻发布会"
 
 
 def test_time_cap_holds_on_a_page_of_many_headings() -> None:
