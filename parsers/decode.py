@@ -89,9 +89,10 @@ def declared_as(declared: list[tuple[str | None, str]], encoding: str) -> str | 
 
 def looks_mojibake(text: str) -> bool:
     """Tell whether text is what a wrong decoding typically produces."""
-    if "\ufffd" in text[:20000] and text[:20000].count("\ufffd") > 3:
-        return True
     sample = text[:50000]
+    # A few replacement characters can be in the page itself; many mean bytes were decoded lossily.
+    if sample.count("\ufffd") > max(3, len(sample) // 50):
+        return True
     if len(LATIN1_MOJIBAKE.findall(sample)) > max(3, len(sample) // 200):
         return True
     hanzi = CJK.findall(sample)

@@ -181,6 +181,7 @@ def extract(
         column=_first_meta(meta, vocab.META_COLUMN),
         method=method,
         encoding=decoded.encoding if decoded else None,
+        warnings=("bytes decoded lossily: no encoding fitted",) if decoded and decoded.method == "lossy" else (),
     )
 
 
@@ -210,8 +211,8 @@ def _text(node: lxml.html.HtmlElement | None) -> str:
 
 
 def tidy(text: str) -> str:
-    """Collapse whitespace; drop the spaces that line breaks in the HTML source leave inside Chinese text."""
-    return SPACES.sub(" ", CJK_GAP.sub("", text)).strip()
+    """Collapse whitespace, drop line breaks of the HTML source inside Chinese text and U+FFFD left in pages."""
+    return SPACES.sub(" ", CJK_GAP.sub("", text.replace("\ufffd", ""))).strip()
 
 
 def _meta(root: lxml.html.HtmlElement) -> dict[str, str]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from parsers.decode import decode_html, looks_mojibake
+from tests.conftest import CORPUS
 
-CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus"
 HTML = CORPUS / "html"
 LYING_META = ("gne-people-1.html", "gne-163-9.html")
 

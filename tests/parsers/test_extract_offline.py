@@ -12,8 +12,8 @@ import pytest
 
 from parsers.extract import Extraction, NotAnArticle, extract, extract_page
 from pressmon.offline import qd_press
+from tests.conftest import CORPUS
 
-CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus"
 RELEASES_DIR = Path(qd_press.__file__).resolve().parent / "sites" / "qd_press" / "releases"
 SITE = "http://qdfb.shiminjia.com"
 VIEWS = 98765

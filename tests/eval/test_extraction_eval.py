@@ -1,0 +1,41 @@
+"""Extraction quality on real pages stays at or above the recorded floors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.harness import all_cases, pressmon_tool, score
+
+FLOORS = json.loads((Path(__file__).parent / "floors.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def scores():
+    cases = all_cases()
+    return score(cases, [pressmon_tool(case) for case in cases])
+
+
+def test_the_evaluation_covers_every_corpus_page_and_the_offline_site(scores):
+    assert scores.pages == 17 + 47
+    assert scores.non_articles == 4
+
+
+@pytest.mark.parametrize(
+    "measure", ["title_rate", "date_rate", "publisher_rate", "precision", "recall", "f1"]
+)
+def test_score_is_not_below_its_floor(scores, measure):
+    value = getattr(scores, measure)
+    assert value >= FLOORS[measure] - 1e-9, (
+        f"{measure} {value:.3f} < floor {FLOORS[measure]}; missed: {scores.misses[:10]}"
+    )
+
+
+def test_no_more_pages_with_mojibake_than_the_floor(scores):
+    assert scores.mojibake_pages <= FLOORS["max_mojibake_pages"]
+
+
+def test_list_and_empty_pages_are_not_turned_into_articles(scores):
+    assert scores.non_articles_rejected / scores.non_articles >= FLOORS["non_article_rejection_rate"]
