@@ -181,7 +181,9 @@ def extract(
         column=_first_meta(meta, vocab.META_COLUMN),
         method=method,
         encoding=decoded.encoding if decoded else None,
-        warnings=("bytes decoded lossily: no encoding fitted",) if decoded and decoded.method == "lossy" else (),
+        warnings=("bytes decoded lossily: no encoding fitted",)
+        if decoded and decoded.method == "lossy"
+        else (),
     )
 
 

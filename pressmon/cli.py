@@ -82,6 +82,19 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("target", help="subscription id or email address")
     remove.set_defaults(handler=_subscribe_remove)
 
+    retag = sub.add_parser("retag", help="tag the whole archive again (after a taxonomy change)")
+    retag.add_argument(
+        "--scheme", help="scheme code (default: the current one); other schemes' tags are kept"
+    )
+    retag.set_defaults(handler=_retag)
+
+    compare = sub.add_parser("compare", help="tell whether two saved pages or texts are the same release")
+    compare.add_argument("a", type=Path)
+    compare.add_argument("b", type=Path)
+    compare.add_argument("--url-a")
+    compare.add_argument("--url-b")
+    compare.set_defaults(handler=_compare)
+
     extract = sub.add_parser("extract", help="extract a release from a saved HTML file, as JSON")
     extract.add_argument("file", type=Path)
     extract.add_argument("--url", help="the page's URL (for links and dates in paths)")
@@ -252,6 +265,40 @@ def _subscribe_remove(args: argparse.Namespace, config: Config) -> int:
     if not removed:
         raise SubscriptionError(f"no active subscription {args.target!r}")
     print(f"removed {removed} subscription(s)")
+    return 0
+
+
+def _retag(args: argparse.Namespace, config: Config) -> int:
+    from parsers.taxonomy import TaxonomyError
+    from pressmon import steps
+
+    try:
+        counts = steps.retag(config, args.scheme, progress=print)
+    except TaxonomyError as exc:
+        raise PressmonError(str(exc)) from None
+    print(json.dumps(counts, ensure_ascii=False))
+    return 0
+
+
+def _compare(args: argparse.Namespace, config: Config) -> int:
+    from parsers.extract import ParseError
+    from parsers.fingerprint import fingerprint, same_release, similarity
+
+    try:
+        a = fingerprint(*read_release_file(args.a, args.url_a))
+        b = fingerprint(*read_release_file(args.b, args.url_b))
+    except ParseError as exc:
+        print(json.dumps({"error": type(exc).__name__, "reason": str(exc)}, ensure_ascii=False))
+        return 1
+    score = 1.0 if a.content_hash == b.content_hash else similarity(a.signature, b.signature)
+    print(
+        json.dumps(
+            {
+                "same_release": score == 1.0 or same_release(a.signature, b.signature),
+                "similarity": round(score, 4),
+            }
+        )
+    )
     return 0
 
 

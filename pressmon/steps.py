@@ -234,6 +234,28 @@ def _store_release(
     return outcome
 
 
+def retag(config: Config, scheme_code: str | None = None, progress: Progress = _quiet) -> dict[str, int]:
+    """Tag every release again with a scheme, replacing that scheme's tags and keeping other schemes' tags."""
+    code = scheme_code or config.scheme
+    tagger = Tagger(load_scheme(code))
+    counts: Counter[str] = Counter()
+    with Store.open(config) as store:
+        chain_ids = sync_taxonomy(store, code, current=code == config.scheme)
+        after = 0
+        while batch := store.releases_for_retag(after, config.batch_size):
+            with store.transaction() as cur:
+                for release in batch:
+                    tags = tagger.tag(release["title"], release["body"])
+                    store.replace_tags(
+                        cur, release["id"], code, [(chain_ids[t.chain], t.score, t.evidence) for t in tags]
+                    )
+                    counts["releases"] += 1
+                    counts["tags"] += len(tags)
+            after = batch[-1]["id"]
+            progress(f"retagged {counts['releases']} releases with {code}")
+    return dict(counts)
+
+
 # -- alerts ---------------------------------------------------------------------------------------------
 
 

@@ -127,3 +127,77 @@ def test_sources_lists_every_spider_and_can_disable_one(capsys, store):
 def test_db_migrate_twice_reports_up_to_date(capsys, db_url):
     code, out, _ = run(capsys, "db", "migrate")
     assert code == 0 and "up to date" in out
+
+
+def _write_text(path: Path, release) -> Path:
+    path.write_text(release.list_title + "\n" + "\n".join(release.paragraphs), encoding="utf-8")
+    return path
+
+
+def test_compare_tells_a_repost_from_another_conference_of_the_series(capsys, tmp_path):
+    original = _write_text(tmp_path / "1702.txt", RELEASES[1702])
+    repost = _write_text(tmp_path / "1703.txt", RELEASES[1703])
+    sibling = _write_text(tmp_path / "1688.txt", RELEASES[1688])
+    _, out, _ = run(capsys, "compare", str(original), str(repost))
+    same = json.loads(out)
+    assert same["same_release"] is True and 0.5 < same["similarity"] < 1
+    _, out, _ = run(capsys, "compare", str(original), str(sibling))
+    different = json.loads(out)
+    assert different["same_release"] is False and different["similarity"] < same["similarity"]
+
+
+def test_compare_a_page_with_its_traditional_character_text(capsys, tmp_path):
+    import opencc
+
+    release = RELEASES[2023]
+    page = tmp_path / "page.html"
+    page.write_text(render_detail_page(release, views=3), encoding="utf-8")
+    traditional = tmp_path / "trad.txt"
+    text = release.list_title + "\n" + "\n".join(release.paragraphs)
+    traditional.write_text(opencc.OpenCC("s2t").convert(text), encoding="utf-8")
+    _, out, _ = run(capsys, "compare", str(page), str(traditional), "--url-a", page_url(release))
+    assert json.loads(out) == {"same_release": True, "similarity": 1.0}
+
+
+def test_retag_with_another_scheme_keeps_the_current_schemes_tags(capsys, store, config):
+    from pressmon import steps
+    from tests.pages import add_page
+
+    add_page(
+        store, RELEASES[1003]
+    )  # integrated circuits: 集成电路 in the 2023 scheme, 新一代信息技术 in 10+1
+    steps.process(config)
+    code, out, _ = run(capsys, "retag", "--scheme", "qingdao-emerging10-2023")
+    assert code == 0 and json.loads(out.splitlines()[-1])["releases"] == 1
+    with store.transaction() as cur:
+        cur.execute(
+            "SELECT scheme, chain, current_scheme FROM reporting.release_chains ORDER BY scheme, score DESC"
+        )
+        rows = [(r["scheme"], r["chain"], r["current_scheme"]) for r in cur.fetchall()]
+    assert ("qingdao-10plus1-2025", "新一代信息技术", True) in rows
+    assert ("qingdao-emerging10-2023", "集成电路", False) in rows
+    with store.transaction() as cur:
+        cur.execute("SELECT chains FROM reporting.releases")
+        assert cur.fetchone()["chains"][0] == "新一代信息技术"
+
+
+def test_retag_twice_gives_the_same_tags(capsys, store, config):
+    from pressmon import steps
+    from tests.pages import add_page
+
+    add_page(store, RELEASES[2061])
+    steps.process(config)
+
+    def tags():
+        with store.transaction() as cur:
+            cur.execute("SELECT chain, score, evidence FROM reporting.release_chains ORDER BY chain")
+            return cur.fetchall()
+
+    before = tags()
+    run(capsys, "retag")
+    assert tags() == before
+
+
+def test_retag_with_an_unknown_scheme_is_a_clear_error(capsys, store):
+    code, _, err = run(capsys, "retag", "--scheme", "nope")
+    assert code == 1 and "no scheme 'nope'" in err
