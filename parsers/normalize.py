@@ -10,7 +10,7 @@ from functools import cache
 # A gloss is lower case, which tells it from an abbreviation: 人工智能（AI） keeps its AI.
 PINYIN_GLOSS = re.compile(r"(?<=[\u4e00-\u9fff])[(（][a-züāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ]{1,7}[)）]")
 VOLATILE = re.compile(
-    r"(?:浏览|阅读|点击|访问|浏览次数|阅读数|点击数|访问量|浏览量)(?:次数|量)?\s*[:：]?\s*\d+\s*次?"
+    r"(?:本文)?(?:浏览|阅读|点击|访问)(?:次数|人次|量|数|率)?\s*[:：(（]?\s*\d[\d,，.]*\s*[万千]?\s*[)）]?\s*次?"
     r"|【?\s*字号\s*[:：]?\s*大\s*中\s*小\s*】?"
     r"|扫一扫在手机(?:上)?打开(?:当前页)?"
     r"|分享到\s*[:：]?"
@@ -19,16 +19,23 @@ WHITESPACE = re.compile(r"\s+")
 NON_WORD = re.compile(r"[^\w]+")
 
 
+# Variants OpenCC leaves as they are but that mean the same character in running text.
+VARIANTS = str.maketrans({"馀": "余"})
+
+
 @cache
-def _t2s():
+def _converters():
     import opencc
 
-    return opencc.OpenCC("t2s")
+    # Hong Kong and Taiwan forms first (衞 → 卫, 著 → 着), then the general traditional → simplified table.
+    return tuple(opencc.OpenCC(config) for config in ("hk2s", "tw2s", "t2s"))
 
 
 def to_simplified(text: str) -> str:
-    """Convert traditional characters to simplified ones (OpenCC phrases and characters)."""
-    return _t2s().convert(text)
+    """Convert traditional characters (mainland, Taiwan and Hong Kong forms) to simplified ones."""
+    for converter in _converters():
+        text = converter.convert(text)
+    return text.translate(VARIANTS)
 
 
 def normalize_text(text: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from parsers.extract import ParseError
-from parsers.fingerprint import SAME_RELEASE_THRESHOLD, similarity
+from parsers.fingerprint import SAME_RELEASE_THRESHOLD, Fingerprint, similarity
 from parsers.release import ParsedRelease, parse_release
 from parsers.tag import Tagger
 from parsers.taxonomy import load_scheme
@@ -214,18 +214,7 @@ def _store_release(
         store.replace_tags(cur, existing["id"], scheme, tags)
         return "updated"
 
-    outcome = "duplicate"
-    cluster_id = store.cluster_of_hash(cur, fp.content_hash)
-    if cluster_id is None:
-        candidates = [
-            (similarity(fp.signature, bytes(c["minhash"])), c["cluster_id"])
-            for c in store.near_duplicate_candidates(cur, fp.buckets)
-        ]
-        best = max(((sim, cid) for sim, cid in candidates if sim >= SAME_RELEASE_THRESHOLD), default=None)
-        if best is not None:
-            cluster_id, outcome = best[1], "near_duplicate"
-    if cluster_id is None:
-        cluster_id, outcome = store.new_cluster(cur), "new"
+    cluster_id, outcome = assign_cluster(store, cur, fp)
     release["cluster_id"] = cluster_id
     release_id = store.insert_release(cur, release)
     store.set_bands(cur, release_id, fp.buckets)
@@ -254,6 +243,24 @@ def retag(config: Config, scheme_code: str | None = None, progress: Progress = _
             after = batch[-1]["id"]
             progress(f"retagged {counts['releases']} releases with {code}")
     return dict(counts)
+
+
+def assign_cluster(store: Store, cur: Any, fp: Fingerprint) -> tuple[int, str]:
+    """Find the cluster a new copy belongs to: same text, else the most similar LSH candidate, else a new one.
+
+    Candidates come from an index lookup per band, so the cost per release does not grow with the archive.
+    """
+    cluster_id = store.cluster_of_hash(cur, fp.content_hash)
+    if cluster_id is not None:
+        return cluster_id, "duplicate"
+    candidates = [
+        (similarity(fp.signature, bytes(c["minhash"])), c["cluster_id"])
+        for c in store.near_duplicate_candidates(cur, fp.buckets)
+    ]
+    best = max(((sim, cid) for sim, cid in candidates if sim >= SAME_RELEASE_THRESHOLD), default=None)
+    if best is not None:
+        return best[1], "near_duplicate"
+    return store.new_cluster(cur), "new"
 
 
 # -- alerts ---------------------------------------------------------------------------------------------

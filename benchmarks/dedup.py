@@ -1,0 +1,175 @@
+"""Clustering cost per release at 10,000 and at 100,000 releases (`make bench-dedup`).
+
+Background releases are synthetic texts built from the sentences of the offline site's transcripts (so they
+share vocabulary and boilerplate like real releases), fingerprinted with the production code and bulk-loaded.
+Then probe releases (half new texts, half edited copies of held ones) go through the production clustering
+path (`pressmon.steps.assign_cluster`, then the release row and its LSH bands), timed per release. The last
+line is machine-readable: summary: flatness=<time per release at 100k / at 10k>.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import re
+import statistics
+import sys
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+from parsers.fingerprint import Fingerprint, fingerprint
+from pressmon import steps
+from pressmon.config import Config
+from pressmon.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASES = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
+SENTENCE = re.compile(r"[^。！？]+[。！？]")
+
+
+def sentence_pool() -> list[str]:
+    pool = []
+    for path in sorted(RELEASES.glob("*.json")):
+        for paragraph in json.loads(path.read_text(encoding="utf-8"))["paragraphs"]:
+            pool.extend(s for s in SENTENCE.findall(paragraph) if len(s) >= 12)
+    return pool
+
+
+def synthetic_text(rng: random.Random, pool: list[str], serial: int) -> str:
+    return f"第{serial}号发布。" + "".join(rng.sample(pool, 14))
+
+
+def edited_copy(rng: random.Random, text: str, pool: list[str]) -> str:
+    sentences = SENTENCE.findall(text)
+    sentences[rng.randrange(1, len(sentences))] = rng.choice(pool)
+    return "（转载）" + "".join(sentences) + "（责任编辑：王某）"
+
+
+def _fingerprint(text: str) -> Fingerprint:
+    return fingerprint("", text)
+
+
+def fingerprints(texts: list[str], workers: int) -> list[Fingerprint]:
+    with Pool(workers) as pool:
+        return pool.map(_fingerprint, texts, chunksize=500)
+
+
+def bulk_load(store: Store, texts: list[str], fps: list[Fingerprint], first_serial: int) -> None:
+    """Load releases with one cluster each and their bands through COPY (not timed)."""
+    with store.transaction() as cur:
+        cur.execute(
+            "SELECT (SELECT coalesce(max(id), 0) FROM clusters) AS c, (SELECT coalesce(max(id), 0) FROM releases) AS r"
+        )
+        row = cur.fetchone()
+        cbase, base = row["c"], row["r"]
+        clusters = io.StringIO("".join(f"{cbase + i + 1}\n" for i in range(len(texts))))
+        cur.copy_expert("COPY clusters (id) FROM STDIN", clusters)
+        cur.execute("SELECT setval('clusters_id_seq', %s)", (cbase + len(texts),))
+        releases = io.StringIO()
+        for i, (text, fp) in enumerate(zip(texts, fps, strict=True)):
+            serial = first_serial + i
+            url = f"https://bench.invalid/{serial}.html"
+            releases.write(
+                f"{base + i + 1}\tqd_press\t{url}\t{url}\tbench {serial}\t{text}\t\\\\x{fp.content_hash.hex()}\t"
+                f"\\\\x{fp.signature.hex()}\t{cbase + i + 1}\n"
+            )
+        releases.seek(0)
+        cur.copy_expert(
+            "COPY releases (id, source, canonical_url, url, title, body, content_hash, minhash, cluster_id) FROM STDIN",
+            releases,
+        )
+        cur.execute("SELECT setval('releases_id_seq', (SELECT max(id) FROM releases))")
+        bands = io.StringIO()
+        for i, fp in enumerate(fps):
+            for band, bucket in enumerate(fp.buckets):
+                bands.write(f"{band}\t{bucket}\t{base + i + 1}\n")
+        bands.seek(0)
+        cur.copy_expert("COPY release_lsh_bands (band, bucket, release_id) FROM STDIN", bands)
+        cur.execute(
+            """UPDATE clusters c SET canonical_release_id = r.id FROM releases r
+                WHERE r.cluster_id = c.id AND c.canonical_release_id IS NULL"""
+        )
+    with store.conn.cursor() as cur:
+        store.conn.autocommit = True
+        cur.execute("VACUUM ANALYZE releases, release_lsh_bands, clusters")
+        store.conn.autocommit = False
+
+
+def time_probes(
+    store: Store, probes: list[tuple[str, Fingerprint]], serial: int
+) -> tuple[float, dict[str, int]]:
+    """Cluster each probe through the production path; return median seconds per release and outcomes."""
+    outcomes: dict[str, int] = {}
+    durations = []
+    for i, (text, fp) in enumerate(probes):
+        start = time.perf_counter()
+        with store.transaction() as cur:
+            store.lock_clustering(cur)
+            cluster_id, outcome = steps.assign_cluster(store, cur, fp)
+            release_id = store.insert_release(
+                cur,
+                {
+                    "source": "qd_press",
+                    "canonical_url": f"https://probe.invalid/{serial + i}.html",
+                    "url": f"https://probe.invalid/{serial + i}.html",
+                    "title": "probe",
+                    "published_at": None,
+                    "body": text,
+                    "content_hash": fp.content_hash,
+                    "minhash": fp.signature,
+                    "cluster_id": cluster_id,
+                },
+            )
+            store.set_bands(cur, release_id, fp.buckets)
+            store.elect_canonical(cur, cluster_id)
+        durations.append(time.perf_counter() - start)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return statistics.median(durations), outcomes
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks.db import scratch_database
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--probes", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    rng = random.Random(20230223)
+    pool = sentence_pool()
+    print(f"sentence pool: {len(pool)} sentences from the offline transcripts")
+    start = time.perf_counter()
+    texts = [synthetic_text(rng, pool, n) for n in range(args.large)]
+    fps = fingerprints(texts, args.workers)
+    print(f"fingerprinted {len(texts)} synthetic releases in {time.perf_counter() - start:.0f} s")
+
+    def probes(held: int, salt: int) -> list[tuple[str, Fingerprint]]:
+        chosen = []
+        for k in range(args.probes):
+            if k % 2:
+                text = edited_copy(rng, texts[rng.randrange(held)], pool)
+            else:
+                text = synthetic_text(rng, pool, 10_000_000 + salt + k)
+            chosen.append((text, fingerprint("", text)))
+        return chosen
+
+    with scratch_database() as url:
+        config = Config(database_url=url)
+        with Store.open(config) as store:
+            steps.prepare(store, config)
+            bulk_load(store, texts[: args.small], fps[: args.small], 0)
+            small_time, small_outcomes = time_probes(store, probes(args.small, 0), 20_000_000)
+            print(f"{args.small:>7} releases held: {small_time * 1000:.2f} ms per release {small_outcomes}")
+            bulk_load(store, texts[args.small :], fps[args.small :], args.small)
+            large_time, large_outcomes = time_probes(store, probes(args.large, 1_000_000), 30_000_000)
+            print(f"{args.large:>7} releases held: {large_time * 1000:.2f} ms per release {large_outcomes}")
+    print(f"summary: flatness={large_time / small_time:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
