@@ -38,14 +38,25 @@ def sentence_pool() -> list[str]:
     return pool
 
 
+# Every third release opens with the same long greeting, as real transcripts do: boilerplate the paragraph
+# index must ignore rather than scan.
+BOILERPLATE = "各位记者朋友们，大家上午好！欢迎参加市政府新闻办召开的新闻发布会，今天的发布会由市有关部门介绍相关情况并回答大家关心的问题。"
+
+
 def synthetic_text(rng: random.Random, pool: list[str], serial: int) -> str:
-    return f"第{serial}号发布。" + "".join(rng.sample(pool, 14))
+    sentences = rng.sample(pool, 14)
+    paragraphs = [f"第{serial}号发布。" + sentences[0]] + [
+        "".join(sentences[i : i + 2]) for i in range(1, 14, 2)
+    ]
+    if serial % 3 == 0:
+        paragraphs.insert(0, BOILERPLATE)
+    return "\n".join(paragraphs)
 
 
 def edited_copy(rng: random.Random, text: str, pool: list[str]) -> str:
-    sentences = SENTENCE.findall(text)
-    sentences[rng.randrange(1, len(sentences))] = rng.choice(pool)
-    return "（转载）" + "".join(sentences) + "（责任编辑：王某）"
+    paragraphs = text.split("\n")
+    paragraphs[rng.randrange(1, len(paragraphs))] = rng.choice(pool)
+    return "\n".join(["（转载）", *paragraphs, "（责任编辑：王某）"])
 
 
 def _fingerprint(text: str) -> Fingerprint:
@@ -72,6 +83,7 @@ def bulk_load(store: Store, texts: list[str], fps: list[Fingerprint], first_seri
         for i, (text, fp) in enumerate(zip(texts, fps, strict=True)):
             serial = first_serial + i
             url = f"https://bench.invalid/{serial}.html"
+            text = text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
             releases.write(
                 f"{base + i + 1}\tqd_press\t{url}\t{url}\tbench {serial}\t{text}\t\\\\x{fp.content_hash.hex()}\t"
                 f"\\\\x{fp.signature.hex()}\t{cbase + i + 1}\n"
@@ -88,13 +100,19 @@ def bulk_load(store: Store, texts: list[str], fps: list[Fingerprint], first_seri
                 bands.write(f"{band}\t{bucket}\t{base + i + 1}\n")
         bands.seek(0)
         cur.copy_expert("COPY release_lsh_bands (band, bucket, release_id) FROM STDIN", bands)
+        paragraphs = io.StringIO()
+        for i, fp in enumerate(fps):
+            for digest, chars in fp.paragraphs:
+                paragraphs.write(f"{digest}\t{base + i + 1}\t{chars}\n")
+        paragraphs.seek(0)
+        cur.copy_expert("COPY release_paragraphs (hash, release_id, chars) FROM STDIN", paragraphs)
         cur.execute(
             """UPDATE clusters c SET canonical_release_id = r.id FROM releases r
                 WHERE r.cluster_id = c.id AND c.canonical_release_id IS NULL"""
         )
     with store.conn.cursor() as cur:
         store.conn.autocommit = True
-        cur.execute("VACUUM ANALYZE releases, release_lsh_bands, clusters")
+        cur.execute("VACUUM ANALYZE releases, release_lsh_bands, release_paragraphs, clusters")
         store.conn.autocommit = False
 
 
@@ -124,6 +142,7 @@ def time_probes(
                 },
             )
             store.set_bands(cur, release_id, fp.buckets)
+            store.set_paragraphs(cur, release_id, fp.paragraphs)
             store.elect_canonical(cur, cluster_id)
         durations.append(time.perf_counter() - start)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1

@@ -1,4 +1,9 @@
-"""Fingerprints of a release: an exact hash of its normalised text and a MinHash signature for near-duplicates."""
+"""Fingerprints of a release: an exact hash, a MinHash signature for near-duplicates, and paragraph hashes.
+
+Two texts are one release when their normalised texts are equal, when their character 5-gram sets are similar
+(MinHash, found through LSH bands), or when most of the shorter one's long paragraphs appear word for word in
+the other (a reprint that keeps only part of a release, found through an index of paragraph hashes).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from datasketch import MinHash
 
-from parsers.normalize import comparison_key
+from parsers.normalize import comparison_key, paragraph_keys
 
 NUM_PERM = 128
 BANDS = 32
@@ -19,6 +24,12 @@ SEED = 20230223
 # Estimated Jaccard similarity of character 5-grams above which two texts are one release.
 # Calibrated on the labelled pairs in tests/data/dedup_pairs.json (see tests/parsers/test_dedup_calibration.py).
 SAME_RELEASE_THRESHOLD = 0.5
+# A paragraph counts for containment from this many characters of comparison key (greetings are shorter).
+PARAGRAPH_MIN_CHARS = 40
+# Share of the shorter text's long paragraphs (by characters) the other text must contain word for word ...
+CONTAINMENT_THRESHOLD = 0.6
+# ... in at least this many shared paragraphs.
+MIN_SHARED_PARAGRAPHS = 2
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,11 @@ class Fingerprint:
     content_hash: bytes
     signature: bytes
     buckets: tuple[int, ...]
+    paragraphs: tuple[tuple[int, int], ...] = ()  # (hash, characters) of each distinct long paragraph
+
+    @property
+    def paragraph_chars(self) -> int:
+        return sum(chars for _, chars in self.paragraphs)
 
 
 def _crc32(data: bytes) -> int:
@@ -35,13 +51,22 @@ def _crc32(data: bytes) -> int:
 
 
 def fingerprint(title: str, body: str) -> Fingerprint:
-    """Fingerprint a release by its body (its title when the body is empty), after normalisation."""
-    key = comparison_key(body) or comparison_key(title)
+    """Fingerprint a release by its body (its title when the body is empty), after normalisation.
+
+    The body's paragraphs are separated by newlines, as `Extraction.body` gives them.
+    """
+    keys = paragraph_keys(body)
+    key = "".join(keys) or comparison_key(title)
     content_hash = hashlib.sha256(key.encode("utf-8")).digest()
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_crc32)
     minhash.update_batch([s.encode("utf-8") for s in shingles(key)])
     values = minhash.hashvalues.astype(np.uint32)
-    return Fingerprint(content_hash, values.tobytes(), band_buckets(values))
+    long_paragraphs = {_hash64(k): len(k) for k in keys if len(k) >= PARAGRAPH_MIN_CHARS}
+    return Fingerprint(content_hash, values.tobytes(), band_buckets(values), tuple(long_paragraphs.items()))
+
+
+def _hash64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
 def shingles(key: str, size: int = SHINGLE) -> set[str]:
@@ -70,6 +95,20 @@ def similarity(signature_a: bytes, signature_b: bytes) -> float:
     return float(np.count_nonzero(a == b)) / len(a)
 
 
-def same_release(signature_a: bytes, signature_b: bytes, threshold: float = SAME_RELEASE_THRESHOLD) -> bool:
-    """Tell whether two signatures belong to one release."""
-    return similarity(signature_a, signature_b) >= threshold
+def contained(shared_paragraphs: int, shared_chars: int, chars_a: int, chars_b: int) -> bool:
+    """Tell whether the shorter text's long paragraphs appear, mostly, word for word in the other."""
+    shorter = min(chars_a, chars_b)
+    return (
+        shared_paragraphs >= MIN_SHARED_PARAGRAPHS
+        and shorter > 0
+        and shared_chars / shorter >= CONTAINMENT_THRESHOLD
+    )
+
+
+def same_release(a: Fingerprint, b: Fingerprint) -> bool:
+    """Tell whether two fingerprints belong to one release."""
+    if a.content_hash == b.content_hash or similarity(a.signature, b.signature) >= SAME_RELEASE_THRESHOLD:
+        return True
+    theirs = dict(b.paragraphs)
+    shared = [chars for digest, chars in a.paragraphs if digest in theirs]
+    return contained(len(shared), sum(shared), a.paragraph_chars, b.paragraph_chars)

@@ -49,4 +49,13 @@ def normalize_text(text: str) -> str:
 
 def comparison_key(text: str) -> str:
     """Return normalised text with punctuation and spaces removed: what fingerprints are computed over."""
-    return NON_WORD.sub("", normalize_text(text)).lower()
+    return "".join(paragraph_keys(text))
+
+
+def paragraph_keys(text: str) -> list[str]:
+    """Return the comparison key of each line of text, normalising the whole text in one pass."""
+    text = unicodedata.normalize("NFKC", text)
+    text = PINYIN_GLOSS.sub("", text)
+    text = to_simplified(text)
+    text = VOLATILE.sub(" ", text)
+    return [NON_WORD.sub("", line).lower() for line in text.split("\n")]

@@ -294,7 +294,7 @@ def _compare(args: argparse.Namespace, config: Config) -> int:
     print(
         json.dumps(
             {
-                "same_release": score == 1.0 or same_release(a.signature, b.signature),
+                "same_release": same_release(a, b),
                 "similarity": round(score, 4),
             }
         )

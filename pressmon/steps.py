@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from parsers.extract import ParseError
-from parsers.fingerprint import SAME_RELEASE_THRESHOLD, Fingerprint, similarity
+from parsers.fingerprint import SAME_RELEASE_THRESHOLD, Fingerprint, contained, similarity
 from parsers.release import ParsedRelease, parse_release
 from parsers.tag import Tagger
 from parsers.taxonomy import load_scheme
@@ -211,6 +211,7 @@ def _store_release(
             return "unchanged"
         store.update_release_version(cur, existing["id"], release)
         store.set_bands(cur, existing["id"], fp.buckets)
+        store.set_paragraphs(cur, existing["id"], fp.paragraphs)
         store.replace_tags(cur, existing["id"], scheme, tags)
         return "updated"
 
@@ -218,6 +219,7 @@ def _store_release(
     release["cluster_id"] = cluster_id
     release_id = store.insert_release(cur, release)
     store.set_bands(cur, release_id, fp.buckets)
+    store.set_paragraphs(cur, release_id, fp.paragraphs)
     store.replace_tags(cur, release_id, scheme, tags)
     store.elect_canonical(cur, cluster_id)
     return outcome
@@ -260,6 +262,9 @@ def assign_cluster(store: Store, cur: Any, fp: Fingerprint) -> tuple[int, str]:
     best = max(((sim, cid) for sim, cid in candidates if sim >= SAME_RELEASE_THRESHOLD), default=None)
     if best is not None:
         return best[1], "near_duplicate"
+    for c in store.paragraph_candidates(cur, fp.paragraphs):
+        if contained(c["shared"], c["shared_chars"], fp.paragraph_chars, c["chars"]):
+            return c["cluster_id"], "near_duplicate"
     return store.new_cluster(cur), "new"
 
 

@@ -411,6 +411,49 @@ class Store:
         )
         return list(cur.fetchall())
 
+    def paragraph_candidates(
+        self, cur: psycopg2.extensions.cursor, paragraphs: Sequence[tuple[int, int]], max_frequency: int = 50
+    ) -> list[dict[str, Any]]:
+        """Return releases sharing long paragraphs word for word, with how much they share and hold.
+
+        A paragraph held by more than max_frequency releases is boilerplate and is ignored; the lookup is
+        bounded per paragraph, so its cost does not grow with the archive.
+        """
+        if not paragraphs:
+            return []
+        cur.execute(
+            """WITH mine AS (
+                   SELECT * FROM unnest(%s::bigint[], %s::integer[]) AS m(hash, chars)
+               ), hits AS (
+                   SELECT m.hash, m.chars, h.release_id
+                     FROM mine m
+                    CROSS JOIN LATERAL (SELECT release_id FROM release_paragraphs p
+                                         WHERE p.hash = m.hash LIMIT %s) h
+               ), usable AS (
+                   SELECT * FROM hits WHERE hash IN (SELECT hash FROM hits GROUP BY hash HAVING count(*) <= %s)
+               )
+               SELECT u.release_id AS id, r.cluster_id, count(*) AS shared, sum(u.chars) AS shared_chars,
+                      (SELECT sum(q.chars) FROM release_paragraphs q WHERE q.release_id = u.release_id) AS chars
+                 FROM usable u JOIN releases r ON r.id = u.release_id
+                GROUP BY u.release_id, r.cluster_id
+               HAVING count(*) >= 2
+                ORDER BY shared_chars DESC, u.release_id
+                LIMIT 20""",
+            ([h for h, _ in paragraphs], [c for _, c in paragraphs], max_frequency + 1, max_frequency),
+        )
+        return list(cur.fetchall())
+
+    def set_paragraphs(
+        self, cur: psycopg2.extensions.cursor, release_id: int, paragraphs: Sequence[tuple[int, int]]
+    ) -> None:
+        cur.execute("DELETE FROM release_paragraphs WHERE release_id = %s", (release_id,))
+        if paragraphs:
+            psycopg2.extras.execute_values(
+                cur,
+                "INSERT INTO release_paragraphs (hash, release_id, chars) VALUES %s ON CONFLICT DO NOTHING",
+                [(digest, release_id, chars) for digest, chars in paragraphs],
+            )
+
     def new_cluster(self, cur: psycopg2.extensions.cursor) -> int:
         cur.execute("INSERT INTO clusters DEFAULT VALUES RETURNING id")
         return cur.fetchone()["id"]

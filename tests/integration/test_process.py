@@ -129,3 +129,14 @@ def test_full_text_search_finds_releases_by_jieba_tokens(store, config):
         cur.execute("SELECT title FROM reporting.releases WHERE search @@ to_tsquery('simple', '无人机')")
         titles = [r["title"] for r in cur.fetchall()]
     assert titles == [RELEASES[2023].list_title]
+
+
+def test_a_reprint_keeping_only_the_opening_statement_joins_the_cluster_of_the_full_release(store, config):
+    full = RELEASES[1206]
+    opening = edited(full, id=9001, paragraphs=full.paragraphs[:30], repeat_body=False)
+    add_page(store, full)
+    add_page(store, opening, url="http://www.example-news.cn/qingdao/2023/0224/9001.html")
+    assert steps.process(config) == {"new": 1, "near_duplicate": 1}
+    with store.transaction() as cur:
+        cur.execute("SELECT duplicates FROM reporting.releases")
+        assert [r["duplicates"] for r in cur.fetchall()] == [1]

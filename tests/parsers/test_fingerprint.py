@@ -93,7 +93,7 @@ def test_an_edited_copy_is_the_same_release_but_not_the_same_text() -> None:
 
     assert original.content_hash != copy.content_hash
     assert similarity(original.signature, copy.signature) >= SAME_RELEASE_THRESHOLD
-    assert same_release(original.signature, copy.signature)
+    assert same_release(original, copy)
     assert set(original.buckets) & set(copy.buckets), "an edited copy must share an LSH bucket to be found"
 
 
@@ -101,7 +101,7 @@ def test_two_releases_of_one_series_are_different_releases() -> None:
     first, second = fingerprint(*release(1688)), fingerprint(*release(1702))
 
     assert similarity(first.signature, second.signature) < SAME_RELEASE_THRESHOLD
-    assert not same_release(first.signature, second.signature)
+    assert not same_release(first, second)
 
 
 def test_a_repost_with_small_edits_is_the_same_release() -> None:
@@ -111,7 +111,7 @@ def test_a_repost_with_small_edits_is_the_same_release() -> None:
 
     assert original.content_hash != repost.content_hash
     assert similarity(original.signature, repost.signature) >= SAME_RELEASE_THRESHOLD
-    assert same_release(original.signature, repost.signature)
+    assert same_release(original, repost)
     assert set(original.buckets) & set(repost.buckets)
 
 
