@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from parsers.extract import DEFAULT_OPTIONS, Extraction, ExtractOptions, extract_page
 from parsers.fingerprint import Fingerprint, fingerprint
-from parsers.tag import Tag, Tagger, tokens
+from parsers.tag import Tag, Tagger
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ def parse_release(
 
 def analyse(extraction: Extraction, tagger: Tagger) -> ParsedRelease:
     """Fingerprint and tag an extracted release."""
-    body_tokens = tokens(extraction.body)
-    title_tokens = tokens(extraction.title)
+    body_tokens = tagger.tokens(extraction.body)
+    title_tokens = tagger.tokens(extraction.title)
     return ParsedRelease(
         extraction=extraction,
         fingerprint=fingerprint(extraction.title, extraction.body),

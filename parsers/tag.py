@@ -13,7 +13,7 @@ from functools import cache
 import jieba
 
 from parsers.normalize import normalize_text
-from parsers.taxonomy import TERM_WEIGHTS, Scheme, load_scheme, scheme_codes, term_key, user_dictionary
+from parsers.taxonomy import CURRENT_SCHEME, TERM_WEIGHTS, Scheme, load_scheme, user_dictionary
 
 jieba.setLogLevel(logging.WARNING)
 _TOKENIZER_LOCK = threading.Lock()
@@ -28,7 +28,7 @@ class TagOptions:
     chars_per_unit: int = 2500
     # score = 1 - exp(-points / scale)
     scale: float = 10.0
-    min_score: float = 0.6
+    min_score: float = 0.55
     max_count_per_term: int = 20
     # Without a title match, a chain needs this many distinct terms in the body ...
     min_distinct_terms: int = 2
@@ -47,20 +47,21 @@ class Tag:
 
 
 @cache
-def tokenizer() -> jieba.Tokenizer:
-    """Return a jieba tokenizer that knows every term of every scheme as one word."""
+def tokenizer(scheme_code: str = CURRENT_SCHEME) -> jieba.Tokenizer:
+    """Return a jieba tokenizer that knows every term of a scheme as one word (one per scheme and process)."""
     with _TOKENIZER_LOCK:
         tok = jieba.Tokenizer()
         tok.initialize()
-        schemes = [load_scheme(code) for code in scheme_codes()]
-        tok.load_userdict(io.StringIO(user_dictionary(schemes)))
+        tok.load_userdict(io.StringIO(user_dictionary(load_scheme(scheme_code))))
         return tok
 
 
-def tokens(text: str) -> list[str]:
+def tokens(text: str, scheme_code: str = CURRENT_SCHEME) -> list[str]:
     """Segment normalised text into lower-case jieba tokens, dropping whitespace and punctuation."""
     return [
-        t.lower() for t in tokenizer().lcut(normalize_text(text)) if t.strip() and (t.isalnum() or len(t) > 1)
+        t.lower()
+        for t in tokenizer(scheme_code).lcut(normalize_text(text))
+        if t.strip() and (t.isalnum() or len(t) > 1)
     ]
 
 
@@ -74,6 +75,10 @@ class Tagger:
         for chain in self.scheme.chains:
             for term, kind in chain.terms():
                 self._terms.setdefault(term, []).append((chain.name, kind))
+
+    def tokens(self, text: str) -> list[str]:
+        """Segment text with this scheme's dictionary."""
+        return tokens(text, self.scheme.code)
 
     def tag(self, title: str, body: str, body_tokens: list[str] | None = None) -> list[Tag]:
         """Return the chains the release is about, strongest first."""
@@ -96,8 +101,8 @@ class Tagger:
 
     def score_all(self, title: str, body: str, body_tokens: list[str] | None = None) -> list[Tag]:
         """Return a scored Tag for every chain with any evidence, strongest first."""
-        title_hits = self._hits(tokens(title))
-        body_hits = self._hits(body_tokens if body_tokens is not None else tokens(body))
+        title_hits = self._hits(self.tokens(title))
+        body_hits = self._hits(body_tokens if body_tokens is not None else self.tokens(body))
         body_chars = len(body)
         units = max(1.0, body_chars / self.options.chars_per_unit)
         tags = []
@@ -139,8 +144,3 @@ class Tagger:
 
     def _weight(self, chain: str, term: str) -> float:
         return max(TERM_WEIGHTS[kind] for c, kind in self._terms[term] if c == chain)
-
-
-def term_key_of(text: str) -> str:
-    """Return how a user-supplied term (keyword, chain) is matched."""
-    return term_key(text)

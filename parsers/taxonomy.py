@@ -58,6 +58,7 @@ class Scheme:
     chains: tuple[Chain, ...]
     sha256: str
     note: str = ""
+    not_evidence: tuple[str, ...] = ()
 
     def chain(self, name: str) -> Chain:
         for chain in self.chains:
@@ -120,6 +121,7 @@ def load_scheme(code: str = CURRENT_SCHEME, directory: Path = TAXONOMY_DIR) -> S
         chains=tuple(chains),
         sha256=hashlib.sha256(raw).hexdigest(),
         note=head.get("note", ""),
+        not_evidence=tuple(head.get("not_evidence", ())),
     )
 
 
@@ -131,9 +133,12 @@ def load_crosswalk(directory: Path = TAXONOMY_DIR) -> dict[tuple[str, str], str]
     return {(m["from_scheme"], m["from_chain"]): m["to_chain"] for m in data.get("map", [])}
 
 
-def user_dictionary(schemes: list[Scheme]) -> str:
-    """Return a jieba user dictionary (one `word freq` per line) of every multi-character term."""
-    words = sorted(
-        {term for scheme in schemes for chain in scheme.chains for term, _ in chain.terms() if len(term) > 1}
-    )
-    return "".join(f"{word} 2000\n" for word in words if " " not in word)
+def user_dictionary(scheme: Scheme) -> str:
+    """Return a jieba user dictionary (one `word freq` per line) for one scheme.
+
+    It holds the scheme's multi-character terms and the words that contain a term without being evidence
+    for it. Only one scheme's words: a longer term of another scheme (集成电路产业) would hide 集成电路.
+    """
+    words = {term for chain in scheme.chains for term, _ in chain.terms() if len(term) > 1}
+    words.update(term_key(word) for word in scheme.not_evidence)
+    return "".join(f"{word} 2000\n" for word in sorted(words) if " " not in word)

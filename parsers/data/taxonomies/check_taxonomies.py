@@ -141,7 +141,7 @@ def check_scheme(code: str, data: dict, t2s, s2t) -> None:
         return
     if set(data) != {"scheme", "chains"}:
         fail(f"{code}: top-level tables must be exactly [scheme] and [[chains]], got {sorted(data)}")
-    if set(scheme) != SCHEME_KEYS:
+    if set(scheme) - {"not_evidence"} != SCHEME_KEYS:
         fail(f"{code}: [scheme] keys {sorted(scheme)} != {sorted(SCHEME_KEYS)}")
     for key in ("code", "name", "version", "announced", "in_use_from", "status", "note"):
         if not isinstance(scheme.get(key), str) or not scheme.get(key, "").strip():
