@@ -14,7 +14,7 @@ import lxml.html
 from parsers import vocabulary as vocab
 from parsers.dates import date_in_url, find_date, parse_iso_like
 from parsers.decode import Decoded, decode_html
-from parsers.normalize import comparison_key
+from parsers.normalize import comparison_key, paragraph_keys
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SPACES = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
@@ -403,7 +403,7 @@ def collapse_repeats(
 
     Short lines that recur naturally in a transcript ("谢谢。") survive unless they sit inside a repeated run.
     """
-    keys = [comparison_key(p) for p in paragraphs]
+    keys = paragraph_keys("\n".join(paragraphs)) if paragraphs else []
     first_at: dict[str, int] = {}
     drop = [False] * len(paragraphs)
     i = 0
