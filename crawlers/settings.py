@@ -30,6 +30,7 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 HTTPCACHE_ENABLED = False
 LOG_LEVEL = os.environ.get("PRESSMON_CRAWL_LOG_LEVEL", "INFO")
+LOGSTATS_INTERVAL = 30.0
 
 ITEM_PIPELINES = {"crawlers.pipelines.RawPagePipeline": 100}
 EXTENSIONS = {"crawlers.pipelines.CrawlRunRecorder": 100}

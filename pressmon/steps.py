@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,9 @@ from pressmon.store import Store, database_url
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Scrapy log lines worth showing while a crawl runs: its periodic stats, our stop reasons, failed requests.
+CRAWL_PROGRESS = re.compile(r"Crawled \d+ pages|already held|list page limit|failed:|\] ERROR: ")
+SCRAPY_LOG_PREFIX = re.compile(r"^\S+ \S+ \[[^\]]+\] \w+: ")
 Progress = Callable[[str], None]
 
 
@@ -112,20 +116,10 @@ def crawl(config: Config, source: str, run_id: int, progress: Progress = _quiet)
     progress(f"crawling {source} …")
     with Store.open(config) as store:
         store.start_run_source(run_id, source)
-    completed = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", source],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    log_tail = "\n".join((completed.stderr or "").splitlines()[-15:])
+    returncode, log_tail = _run_scrapy(source, env, progress)
     with Store.open(config) as store:
-        if completed.returncode != 0:
-            store.fail_run_source(
-                run_id, source, f"scrapy exited with {completed.returncode}: {log_tail[-800:]}"
-            )
+        if returncode != 0:
+            store.fail_run_source(run_id, source, f"scrapy exited with {returncode}: {log_tail[-800:]}")
         outcome = next((row for row in store.run_sources(run_id) if row["source"] == source), None)
     if outcome is None or outcome["status"] != "succeeded":
         errors = outcome["errors"] if outcome else []
@@ -141,6 +135,28 @@ def crawl(config: Config, source: str, run_id: int, progress: Progress = _quiet)
         f"{summary['errors']} errors"
     )
     return summary
+
+
+def _run_scrapy(source: str, env: dict[str, str], progress: Progress) -> tuple[int, str]:
+    """Run `scrapy crawl` and pass its progress lines on as they come; return its exit code and last lines."""
+    tail: deque[str] = deque(maxlen=15)
+    with subprocess.Popen(
+        [sys.executable, "-m", "scrapy", "crawl", source],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    ) as process:
+        assert process.stderr is not None
+        for line in process.stderr:
+            line = line.rstrip()
+            tail.append(line)
+            if CRAWL_PROGRESS.search(line):
+                message = SCRAPY_LOG_PREFIX.sub("", line)
+                progress(f"  {message}" if message.startswith(f"{source}:") else f"  {source}: {message}")
+    return process.returncode, "\n".join(tail)
 
 
 # -- processing -----------------------------------------------------------------------------------------

@@ -57,14 +57,15 @@ class PressReleaseSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         store = store_for(self)
-        for url, key in store.known_detail_urls(self.name):
+        held = store.known_detail_urls(self.name)
+        for url, key in held:
             self.known.update((key, canonical_url(url, self.mirrors)))
         # Until the archive has been walked to its end once, keep walking past known pages.
         self.incremental = store.archive_walked(self.name)
         self.logger.info(
             "%s: %d detail pages already held; crawling %s (%s)",
             self.name,
-            len(self.known),
+            len({key for _, key in held}),
             self.base_url,
             "incremental" if self.incremental else "full walk",
         )
