@@ -125,12 +125,23 @@ def load_scheme(code: str = CURRENT_SCHEME, directory: Path = TAXONOMY_DIR) -> S
     )
 
 
+@dataclass(frozen=True)
+class CrosswalkEntry:
+    from_scheme: str
+    from_chain: str
+    to_chain: str
+    note: str
+
+
 @cache
-def load_crosswalk(directory: Path = TAXONOMY_DIR) -> dict[tuple[str, str], str]:
-    """Return {(from_scheme, from_chain): chain of the current scheme}."""
+def load_crosswalk(directory: Path = TAXONOMY_DIR) -> tuple[CrosswalkEntry, ...]:
+    """Return how chains of earlier schemes map to chains of the current scheme."""
     path = directory / "crosswalk.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    return {(m["from_scheme"], m["from_chain"]): m["to_chain"] for m in data.get("map", [])}
+    return tuple(
+        CrosswalkEntry(m["from_scheme"], m["from_chain"], m["to_chain"], m.get("note", ""))
+        for m in data.get("map", [])
+    )
 
 
 def user_dictionary(scheme: Scheme) -> str:

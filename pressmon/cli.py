@@ -117,8 +117,7 @@ def _db_migrate(args: argparse.Namespace, config: Config) -> int:
 
     with Store.open(config) as store:
         applied = migrate(store.conn)
-        steps.sync_sources(store, config)
-        steps.sync_taxonomy(store, config.scheme, current=True)
+        steps.prepare(store, config)
         url = store.conn.dsn
     print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
     print(f"database: {redact(url)}")

@@ -17,7 +17,7 @@ from parsers.extract import ParseError
 from parsers.fingerprint import SAME_RELEASE_THRESHOLD, Fingerprint, contained, similarity
 from parsers.release import ParsedRelease, parse_release
 from parsers.tag import Tagger
-from parsers.taxonomy import load_scheme
+from parsers.taxonomy import CURRENT_SCHEME, load_crosswalk, load_scheme, scheme_codes
 from pressmon import alerts, mail
 from pressmon.config import Config
 from pressmon.errors import CrawlError, DeliveryError, UnknownSourceError
@@ -73,12 +73,18 @@ def sync_taxonomy(store: Store, scheme_code: str, current: bool) -> dict[str, in
 
 
 def prepare(store: Store, config: Config) -> None:
-    """Apply migrations, register sources and the current scheme: what every entry point needs first."""
+    """Apply migrations, register sources, schemes and the crosswalk: what every entry point needs first."""
     from pressmon.store import migrate
 
     migrate(store.conn)
     sync_sources(store, config)
+    for code in scheme_codes():
+        if code != config.scheme:
+            sync_taxonomy(store, code, current=False)
     sync_taxonomy(store, config.scheme, current=True)
+    store.replace_crosswalk(
+        (e.from_scheme, e.from_chain, CURRENT_SCHEME, e.to_chain, e.note) for e in load_crosswalk()
+    )
 
 
 # -- runs -----------------------------------------------------------------------------------------------

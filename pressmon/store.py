@@ -562,6 +562,22 @@ class Store:
             cur.execute("SELECT id, name FROM chains WHERE taxonomy = %s", (code,))
             return {row["name"]: row["id"] for row in cur.fetchall()}
 
+    def replace_crosswalk(self, entries: Iterable[tuple[str, str, str, str, str]]) -> int:
+        """Replace the crosswalk with (from_scheme, from_chain, to_scheme, to_chain, note) entries."""
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM chain_crosswalk")
+            psycopg2.extras.execute_values(
+                cur,
+                """INSERT INTO chain_crosswalk (from_chain_id, to_chain_id, note)
+                   SELECT f.id, t.id, v.note
+                     FROM (VALUES %s) AS v(from_scheme, from_chain, to_scheme, to_chain, note)
+                     JOIN chains f ON f.taxonomy = v.from_scheme AND f.name = v.from_chain
+                     JOIN chains t ON t.taxonomy = v.to_scheme AND t.name = v.to_chain
+                   ON CONFLICT DO NOTHING""",
+                list(entries),
+            )
+            return cur.rowcount
+
     def current_chain_names(self) -> list[str]:
         rows = self._all(
             """SELECT ch.name FROM chains ch JOIN taxonomies t ON t.code = ch.taxonomy AND t.is_current

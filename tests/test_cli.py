@@ -201,3 +201,26 @@ def test_retag_twice_gives_the_same_tags(capsys, store, config):
 def test_retag_with_an_unknown_scheme_is_a_clear_error(capsys, store):
     code, _, err = run(capsys, "retag", "--scheme", "nope")
     assert code == 1 and "no scheme 'nope'" in err
+
+
+def test_tags_of_an_earlier_scheme_are_carried_to_the_current_one_through_the_crosswalk(
+    capsys, store, config
+):
+    from pressmon import steps
+    from tests.pages import add_page
+
+    add_page(store, RELEASES[1003])
+    steps.process(config)
+    run(capsys, "retag", "--scheme", "qingdao-emerging10-2023")
+    with store.transaction() as cur:
+        cur.execute(
+            """SELECT from_chain, to_chain FROM reporting.chain_crosswalk
+                WHERE from_scheme = 'qingdao-emerging10-2023' AND from_chain = '集成电路'"""
+        )
+        assert [tuple(r.values()) for r in cur.fetchall()] == [("集成电路", "新一代信息技术")]
+        cur.execute(
+            "SELECT chain, via_scheme, via_chain FROM reporting.release_chains_current ORDER BY via_scheme"
+        )
+        rows = [tuple(r.values()) for r in cur.fetchall()]
+    assert ("新一代信息技术", "qingdao-10plus1-2025", "新一代信息技术") in rows
+    assert ("新一代信息技术", "qingdao-emerging10-2023", "集成电路") in rows

@@ -27,9 +27,11 @@ REQUIRED_VIEWS = {
     "releases",
     "release_copies",
     "release_chains",
+    "release_chains_current",
     "daily_chain_counts",
     "sources",
     "crawl_runs",
+    "chain_crosswalk",
 }
 
 
