@@ -13,7 +13,7 @@ from pressmon.airflow_run import prepare_airflow, run_dag_test
 from pressmon.config import Config
 from pressmon.mail import OutboxSink
 from pressmon.offline.server import OfflineSite
-from pressmon.store import Store, database_url, redact
+from pressmon.store import Store, as_role, database_url, redact
 
 SAMPLE_SUBSCRIPTIONS = (
     ("ai-watch@example.com", ["人工智能", "新一代信息技术"], [], []),
@@ -69,19 +69,10 @@ def run_demo(config: Config, say=print) -> dict[str, Any]:
             "totals": store.totals(),
             "chains": store.chain_counts(),
             "emails_written": [p.name for p in written],
-            "reader_url": _reader_url(url),
+            "reader_url": as_role(url, "pressmon_reader"),
         }
     _print_summary(summary, outbox, say)
     return summary
-
-
-def _reader_url(url: str) -> str:
-    """Return the connection string analysts use: same server and database, role pressmon_reader."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, f"pressmon_reader@{host}", parts.path, parts.query, ""))
 
 
 def _print_summary(summary: dict[str, Any], outbox: Path, say) -> None:

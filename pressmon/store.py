@@ -47,6 +47,15 @@ def connect(url: str) -> psycopg2.extensions.connection:
     return conn
 
 
+def as_role(url: str, role: str) -> str:
+    """Return the same server and database as another role, without a password (e.g. pressmon_reader)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"{role}@{host}", parts.path, parts.query, ""))
+
+
 def redact(url: str) -> str:
     """Hide the password of a libpq URL."""
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)

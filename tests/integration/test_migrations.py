@@ -6,7 +6,7 @@ import psycopg2
 import pytest
 
 from pressmon.errors import MigrationError
-from pressmon.store import connect, load_migrations, migrate
+from pressmon.store import as_role, connect, load_migrations, migrate
 
 REQUIRED_TABLES = {
     "sources",
@@ -33,10 +33,6 @@ REQUIRED_VIEWS = {
     "crawl_runs",
     "chain_crosswalk",
 }
-
-
-def _reader_url(url: str) -> str:
-    return url.replace("postgresql://postgres@", "postgresql://pressmon_reader@", 1)
 
 
 def test_all_migrations_apply_to_an_empty_database_and_are_recorded(empty_db_url):
@@ -110,7 +106,7 @@ def test_reporting_releases_has_the_columns_analysts_rely_on(db_url):
 
 
 def test_reader_role_reads_reporting_and_cannot_write_or_read_tables(db_url):
-    reader = psycopg2.connect(_reader_url(db_url))
+    reader = psycopg2.connect(as_role(db_url, "pressmon_reader"))
     reader.autocommit = True
     try:
         with reader.cursor() as cur:
