@@ -83,8 +83,9 @@ def pressmon_nightly():
     @task
     def alert() -> dict:
         from pressmon import steps
+        from pressmon.airflow_run import with_airflow_smtp
 
-        return steps.alert(_config(), progress=print)
+        return steps.alert(with_airflow_smtp(_config()), progress=print)
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def report(crawl_run_id: int) -> dict:

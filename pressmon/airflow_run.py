@@ -7,9 +7,10 @@ import os
 import subprocess
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pressmon.config import Config
 from pressmon.errors import PressmonError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -88,3 +89,35 @@ def run_dag_test(airflow_home: Path, *, check: bool = True) -> DagRunResult:
 
 def _name(state: object) -> str:
     return str(getattr(state, "value", state))
+
+
+def smtp_url_from_connection(conn_id: str) -> str | None:
+    """Build a PRESSMON_SMTP_URL from an Airflow SMTP connection, or return None if there is none.
+
+    The SMTP provider's extras decide the TLS mode: SSL unless `disable_ssl`, else STARTTLS unless
+    `disable_tls`.
+    """
+    from urllib.parse import quote
+
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+    if not conn.host:
+        return None
+    extra = conn.extra_dejson
+    tls = "ssl" if not extra.get("disable_ssl") else "none" if extra.get("disable_tls") else "starttls"
+    credentials = f"{quote(conn.login, safe='')}:{quote(conn.password or '', safe='')}@" if conn.login else ""
+    port = conn.port or (465 if tls == "ssl" else 587 if tls == "starttls" else 25)
+    return f"smtp://{credentials}{conn.host}:{port}?tls={tls}"
+
+
+def with_airflow_smtp(config: Config) -> Config:
+    """Return config with its SMTP server taken from the Airflow connection when PRESSMON_SMTP_URL is unset."""
+    if config.smtp_url:
+        return config
+    conn_id = os.environ.get("PRESSMON_SMTP_CONN_ID", "pressmon_smtp")
+    return replace(config, smtp_url=smtp_url_from_connection(conn_id))
