@@ -258,3 +258,17 @@ def test_looks_mojibake_flags_utf8_read_as_latin1_and_gbk_read_as_big5() -> None
     assert looks_mojibake(big5_as_gbk)
     assert not looks_mojibake(SIMPLIFIED)
     assert not looks_mojibake(TRADITIONAL)
+
+
+def test_undeclared_big5_falls_back_past_gb18030_to_big5() -> None:
+    text = "青島市政府新聞辦公室今天舉行新聞發布會，介紹人工智能產業發展情況。" * 5
+    decoded = decode_html(f"<html><body><p>{text}</p></body></html>".encode("big5"))
+    assert text in decoded.text
+    assert decoded.encoding == "big5hkscs"
+
+
+def test_an_encoding_no_label_or_fallback_fits_is_left_to_the_detector() -> None:
+    text = "これは日本語のページです。新しい発表があります。" * 10
+    decoded = decode_html(f"<html><body><p>{text}</p></body></html>".encode("shift_jis"))
+    assert decoded.method == "detector"
+    assert text in decoded.text
