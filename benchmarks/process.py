@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -51,7 +50,7 @@ def jieba_rate(bodies: list[str], repeats: int) -> float:
         for body in bodies:
             jieba.lcut(body)
         rates.append(len(bodies) / (time.perf_counter() - start))
-    return statistics.median(rates)
+    return max(rates)
 
 
 def pressmon_rate(pages: list[tuple[str, bytes, str]], url: str) -> tuple[float, dict[str, int]]:
@@ -87,15 +86,18 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--copies", type=int, default=6)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     pages = variants(args.copies)
     bodies = [body for _, _, body in pages]
     chars = sum(len(b) for b in bodies) / len(bodies)
     print(f"{len(pages)} pages, {chars:.0f} characters of body on average")
-    bare = jieba_rate(bodies, args.repeats)
+    # The baseline is measured before and after, and its best pass counts (as timeit does): the shared
+    # machine's load only ever slows a pass down, so the ratio errs against pressmon, never for it.
+    before = jieba_rate(bodies, args.repeats)
     with scratch_database() as url:
         ours, counts = pressmon_rate(pages, url)
+    bare = max(before, jieba_rate(bodies, args.repeats))
     print(f"bare jieba.lcut:            {bare:8.1f} releases/s")
     print(f"pressmon process (one core): {ours:8.1f} releases/s  {counts}")
     print(f"summary: ratio={ours / bare:.3f}")
