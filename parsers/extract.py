@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urljoin
 
@@ -27,8 +27,6 @@ CJK_GAP = re.compile(
 )
 MAX_HEADINGS = 50
 MAX_LINES = 20_000
-DATE_LABEL = re.compile(r"(?:发布时间|发布日期|发稿时间|发表时间|发布会日期|日期|时间)\s*[:：]\s*")
-STRICT_DATE_LABEL = re.compile(r"(?:发布时间|发布日期|发稿时间|发表时间|发布会日期)\s*[:：]\s*")
 DROP_XPATH = "//*[" + " or ".join(f"self::{tag}" for tag in vocab.DROP_TAGS) + "]"
 TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|\s[-—–]\s|--|——|(?<!\d)[-—–](?!\d))\s*")
 
@@ -81,7 +79,7 @@ class Extraction:
     column: str | None = None
     method: str = ""
     encoding: str | None = None
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = ()
 
     @property
     def body(self) -> str:
@@ -100,6 +98,7 @@ class Extraction:
             "column": self.column,
             "method": self.method,
             "encoding": self.encoding,
+            "warnings": list(self.warnings),
         }
 
 
@@ -445,7 +444,7 @@ def _preamble(root: lxml.html.HtmlElement, container: lxml.html.HtmlElement) -> 
 
 
 def _publisher(meta: dict[str, str], texts: tuple[str, ...]) -> str | None:
-    source = meta.get("contentsource") or meta.get("source")
+    source = _first_meta(meta, vocab.META_PUBLISHER)
     if source and (cleaned := vocab.PUBLISHER_NOISE.sub("", source.strip())):
         return cleaned
     for text in texts:
@@ -478,12 +477,12 @@ def _published(
         if (value := node.get("datetime")) and (parsed := parse_iso_like(value)):
             return parsed
     for text in (preamble, *lines[:3]):
-        if parsed := _labelled_date(text, DATE_LABEL):
+        if parsed := _labelled_date(text, vocab.DATE_LABEL):
             return parsed
     if parsed := date_in_url(url):
         return parsed
     # A publication label anywhere on the page (some templates put it under the body).
-    if parsed := _labelled_date(page_text, STRICT_DATE_LABEL):
+    if parsed := _labelled_date(page_text, vocab.STRICT_DATE_LABEL):
         return parsed
     return find_date(preamble[-300:])
 

@@ -19,7 +19,7 @@ META_DATE = (
     "created",
     "date",
 )
-META_PUBLISHER = ("contentsource", "source", "og:site_name")
+META_PUBLISHER = ("contentsource", "source")  # not og:site_name: that is the portal, not the 来源
 META_COLUMN = ("columnname", "column")
 
 # Body containers of common CMSs, tried in order; the first holding enough text wins.
@@ -133,7 +133,9 @@ PUBLISHER_LABEL = re.compile(
 )
 # "本场发布会由市科技局发布" / "由市工业和信息化局、市发展改革委发布": the department holding a press conference.
 CONFERENCE_HOST = re.compile(r"由([^，。,；;：:“”\s]{2,40}?)(?:联合|共同)?(?:发布|介绍)")
-DATE_LABEL = re.compile(r"(?:发布时间|发布日期|发稿时间|发表时间|发布会日期|成文日期|日期|时间)\s*[:：]?\s*$")
+# Labels a publication date follows; the strict ones are trusted anywhere on the page, the others near the body.
+DATE_LABEL = re.compile(r"(?:发布时间|发布日期|发稿时间|发表时间|发布会日期|日期|时间)\s*[:：]\s*")
+STRICT_DATE_LABEL = re.compile(r"(?:发布时间|发布日期|发稿时间|发表时间|发布会日期)\s*[:：]\s*")
 ATTACHMENT_SUFFIX = re.compile(r"\.(pdf|docx?|xlsx?|wps|et|ofd|zip|rar)(?:$|[?#])", re.I)
 # Press-conference speaker lines: "市科技局副局长 刘学辉同志；".
 SPEAKER_LINE = re.compile(
