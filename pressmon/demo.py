@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -109,16 +107,3 @@ def _print_summary(summary: dict[str, Any], outbox: Path, say) -> None:
     for query in SAMPLE_QUERIES:
         say(f"  {query}")
     say("The embedded Postgres keeps running; stop it with: pressmon db stop")
-
-
-def main() -> int:
-    config = Config.from_env()
-    try:
-        run_demo(replace(config))
-    except KeyboardInterrupt:
-        return 130
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
