@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from pressmon.errors import ConfigError
 
 DEFAULT_USER_AGENT = "pressmon/0.1 (press-release monitoring; +{contact})"
 DEFAULT_CONTACT = "mailto:pressmon@localhost"
 BASE_URL_PREFIX = "PRESSMON_BASE_URL_"
+T = TypeVar("T", int, float)
 
 
 @dataclass(frozen=True)
@@ -77,26 +79,22 @@ class Config:
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:
-    raw = env.get(key)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{key} must be a whole number, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{key} must not be negative, got {value}")
-    return value
+    return _number(env, key, default, int, "a whole number")
 
 
 def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    return _number(env, key, default, float, "a number")
+
+
+def _number(env: Mapping[str, str], key: str, default: T, kind: Callable[[str], T], what: str) -> T:
+    """Read a non-negative number, or say which variable is malformed."""
     raw = env.get(key)
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        raise ConfigError(f"{key} must be a number, got {raw!r}") from None
+        raise ConfigError(f"{key} must be {what}, got {raw!r}") from None
     if value < 0:
         raise ConfigError(f"{key} must not be negative, got {value}")
     return value
