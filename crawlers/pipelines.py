@@ -7,7 +7,7 @@ import logging
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
-from crawlers.items import RawPage
+from crawlers.items import FetchFailure, OwedPages, RawPage
 from pressmon.config import Config
 from pressmon.store import Store
 
@@ -15,37 +15,47 @@ log = logging.getLogger(__name__)
 
 
 class RawPagePipeline:
-    """Write each RawPage item to raw_pages before anything parses it."""
+    """Write each RawPage item to raw_pages before anything parses it, and settle what the source owes."""
 
-    def __init__(self) -> None:
-        self.store: Store | None = None
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
 
-    def open_spider(self, spider: Spider) -> None:
-        self.store = store_for(spider)
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RawPagePipeline:
+        return cls(crawler)
 
-    def process_item(self, item: RawPage, spider: Spider) -> RawPage:
-        assert self.store is not None
-        detail_ok = item["kind"] == "detail" and item["status"] == 200
+    def process_item(self, item: RawPage | OwedPages | FetchFailure) -> RawPage | OwedPages | FetchFailure:
+        spider = self.crawler.spider
+        store = store_for(spider)
+        limit = spider.config.owed_retries
+        if isinstance(item, OwedPages):
+            store.owe(spider.name, item["pages"])
+            return item
+        if isinstance(item, FetchFailure):
+            if store.detail_failed(
+                spider.name, item["key"], item["url"], item["code"], item["reason"], limit
+            ):
+                spider.gave_up(item["key"], limit)
+            return item
+        fields = {
+            "source": spider.name,
+            "run_id": getattr(spider, "run_id", None),
+            "url": item["url"],
+            "final_url": item["final_url"],
+            "canonical_url": item["canonical_url"],
+            "status": item["status"],
+            "headers": item["headers"],
+            "body": item["body"],
+        }
         if item["kind"] == "list":
-            state, error = "skipped", None
-        elif detail_ok:
-            state, error = "pending", None
+            item["raw_page_id"] = store.add_raw_page(kind="list", process_state="skipped", **fields)
         else:
-            state, error = "failed", f"HTTP {item['status']}"
-        item["raw_page_id"] = self.store.add_raw_page(
-            source=spider.name,
-            run_id=getattr(spider, "run_id", None),
-            kind=item["kind"],
-            url=item["url"],
-            final_url=item["final_url"],
-            canonical_url=item["canonical_url"],
-            status=item["status"],
-            headers=item["headers"],
-            body=item["body"],
-            process_state=state,
-            process_error=error,
-        )
-        spider.crawler.stats.inc_value(f"pressmon/{item['kind']}_pages_stored")
+            item["raw_page_id"], gave_up = store.add_detail_page(
+                owed_key=item["owed_key"], problem=item["problem"], retry_limit=limit, **fields
+            )
+            if gave_up:
+                spider.gave_up(item["owed_key"], limit)
+        self.crawler.stats.inc_value(f"pressmon/{item['kind']}_pages_stored")
         return item
 
 
@@ -70,22 +80,32 @@ class CrawlRunRecorder:
         run_id = getattr(spider, "run_id", None)
         if run_id is None:
             return
+        store = store_for(spider)
         stats = self.crawler.stats.get_stats()
         errors = list(getattr(spider, "errors", []))
-        failed = reason != "finished" or not getattr(spider, "list_pages_ok", 0)
-        if failed and not errors:
-            errors.append({"url": None, "reason": f"spider closed: {reason}"})
-        list_errors = any(e.get("kind") == "list" for e in errors)
-        if not failed and not list_errors and getattr(spider, "reached_end", False):
-            store_for(spider).mark_archive_walked(spider.name)
-        store_for(spider).finish_run_source(
+        # A list walk that was cut short, blocked, empty or looping must never read as a quiet night.
+        failed = reason != "finished" or getattr(spider, "list_failed", False)
+        if not getattr(spider, "list_pages_ok", 0):
+            failed = True
+        if failed and not any(e.get("kind") == "list" for e in errors):
+            errors.append(
+                {"url": None, "kind": "list", "code": "closed", "reason": f"spider closed: {reason}"}
+            )
+        if not failed and getattr(spider, "reached_end", False):
+            store.mark_archive_walked(spider.name)
+        store.finish_run_source(
             run_id,
             spider.name,
             status="failed" if failed else "succeeded",
             list_pages=int(stats.get("pressmon/list_pages_stored", 0)),
             detail_pages=int(stats.get("pressmon/detail_pages_stored", 0)),
             errors=errors,
-            stats={"finish_reason": reason, **{k: v for k, v in stats.items() if _worth_keeping(k)}},
+            stats={
+                "finish_reason": reason,
+                "offsite_links": getattr(spider, "offsite_links", 0),
+                **store.owed_counts(spider.name),
+                **{k: v for k, v in stats.items() if _worth_keeping(k)},
+            },
         )
 
 

@@ -17,12 +17,14 @@ ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = _config.crawl_delay
-RANDOMIZE_DOWNLOAD_DELAY = True
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = max(_config.crawl_delay, 0.1)
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = _config.download_timeout
+# A bigger page is cancelled while it downloads (never held whole in memory) and recorded as too large.
+DOWNLOAD_MAXSIZE = _config.max_page_bytes
+DOWNLOAD_WARNSIZE = _config.max_page_bytes // 2
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 CLOSESPIDER_ERRORCOUNT = 20
@@ -34,7 +36,8 @@ LOGSTATS_INTERVAL = 30.0
 
 ITEM_PIPELINES = {"crawlers.pipelines.RawPagePipeline": 100}
 EXTENSIONS = {"crawlers.pipelines.CrawlRunRecorder": 100}
+# After RedirectMiddleware (600), so its process_response sees a redirect before Scrapy follows it.
+DOWNLOADER_MIDDLEWARES = {"crawlers.middlewares.HostGuard": 650}
 
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -3,7 +3,8 @@
 
 Every night at 02:00 Beijing time: crawl each enabled source (one mapped task per source, each in its own
 Scrapy process, so one broken site fails only its own task), then parse, deduplicate and tag what was fetched,
-send alert digests, and write the run's summary to `crawl_runs`.
+send alert digests, and write the run's summary to `crawl_runs`. Processing, alerts and the report run even
+when a crawl failed; the `watcher` task then fails, so the run itself ends `failed` where operators look.
 
 All logic lives in `pressmon.steps`; configuration comes from `PRESSMON_*` environment variables.
 """
@@ -93,11 +94,18 @@ def pressmon_nightly():
 
         return steps.report(_config(), crawl_run_id)
 
+    @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
+    def watcher() -> None:
+        """Fail the run when any task failed: `report` runs whatever happened, so it cannot say so itself."""
+        raise RuntimeError("a task of this run failed; see the failed tasks and the run's summary")
+
     crawl_run_id = start_run()
     crawled = crawl.partial(crawl_run_id=crawl_run_id).expand(source=enabled_sources())
     processed = process()
     alerted = alert()
-    crawled >> processed >> alerted >> report(crawl_run_id)
+    reported = report(crawl_run_id)
+    crawled >> processed >> alerted >> reported
+    [crawl_run_id, crawled, processed, alerted, reported] >> watcher()
 
 
 pressmon_nightly()

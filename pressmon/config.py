@@ -33,6 +33,8 @@ class Config:
         batch_size: raw pages processed per database transaction.
         crawl_delay: seconds between requests to one site (AutoThrottle starts there and adapts).
         download_timeout: seconds before a request is given up.
+        owed_retries: failed fetches of a detail page (over as many runs) before it is given up and reported.
+        max_page_bytes: a page larger than this is refused while downloading and reported as too large.
     """
 
     database_url: str | None = None
@@ -47,6 +49,8 @@ class Config:
     batch_size: int = 100
     crawl_delay: float = 1.0
     download_timeout: float = 30.0
+    owed_retries: int = 5
+    max_page_bytes: int = 10 * 1024 * 1024
 
     @property
     def user_agent(self) -> str:
@@ -75,6 +79,8 @@ class Config:
             batch_size=_int(env, "PRESSMON_BATCH_SIZE", defaults.batch_size),
             crawl_delay=_float(env, "PRESSMON_CRAWL_DELAY", defaults.crawl_delay),
             download_timeout=_float(env, "PRESSMON_DOWNLOAD_TIMEOUT", defaults.download_timeout),
+            owed_retries=max(1, _int(env, "PRESSMON_OWED_RETRIES", defaults.owed_retries)),
+            max_page_bytes=_int(env, "PRESSMON_MAX_PAGE_BYTES", defaults.max_page_bytes),
         )
 
 

@@ -33,3 +33,11 @@ class SubscriptionError(PressmonError):
 
 class DeliveryError(PressmonError):
     """An alert digest could not be handed to the SMTP server."""
+
+
+class DeliveryRefused(DeliveryError):
+    """The SMTP server refused the recipient or the message for good (a 5xx answer): retrying will not help."""
+
+
+class DeliveryUncertain(DeliveryError):
+    """The connection broke after the whole message was handed over: the server may have delivered it."""

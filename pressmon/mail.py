@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes, policy
+from email.generator import BytesGenerator
 from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pressmon.errors import ConfigError, DeliveryError
+from pressmon.errors import ConfigError, DeliveryError, DeliveryRefused, DeliveryUncertain
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+LEADING_DOT = re.compile(rb"^\.", re.M)
 
 
 @dataclass(frozen=True)
@@ -46,23 +51,100 @@ class SmtpTarget:
         )
 
 
-def send(target: SmtpTarget, message: EmailMessage) -> None:
-    """Deliver one message, or raise DeliveryError saying why the server did not take it."""
+def send(
+    target: SmtpTarget, message: EmailMessage, *, before_end_of_data: Callable[[], None] | None = None
+) -> None:
+    """Deliver one message, or raise a DeliveryError saying why the server did not take it.
+
+    `before_end_of_data` runs when the server holds the whole message but has not been told it is complete:
+    the last moment at which a crash still means "not sent". The ledger marks the digest `sending` there.
+
+    Raises:
+        DeliveryRefused: a 5xx answer (recipient or message refused for good).
+        DeliveryUncertain: the connection broke after the end of data, before the server's answer.
+        DeliveryError: anything else that kept the server from taking the message; it may be tried again.
+    """
+    where = f"SMTP {target.host}:{target.port}"
+    client: smtplib.SMTP | None = None
+    in_data = False
     try:
-        if target.tls == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                target.host, target.port, timeout=target.timeout, context=ssl.create_default_context()
-            )
-        else:
-            client = smtplib.SMTP(target.host, target.port, timeout=target.timeout)
-        with client:
-            if target.tls == "starttls":
-                client.starttls(context=ssl.create_default_context())
-            if target.username:
-                client.login(target.username, target.password or "")
-            client.send_message(message)
+        client = _open(target)
+        sender = parseaddr(str(message["From"]))[1]
+        recipients = [address for _, address in getaddresses([str(v) for v in message.get_all("To", [])])]
+        _expect(client.mail(sender), (250,), "MAIL FROM", where)
+        refused = {}
+        for recipient in recipients:
+            code, reply = client.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+        if len(refused) == len(recipients):
+            code, reply = next(iter(refused.values()), (554, b"no recipients"))
+            _expect((code, reply), (250,), f"RCPT TO {', '.join(refused)}", where)
+        _expect(client.docmd("DATA"), (354,), "DATA", where)
+        in_data = True
+        client.send(_data_lines(message))
+        if before_end_of_data is not None:
+            before_end_of_data()
+        client.send(b".\r\n")
+        try:
+            answer = client.getreply()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryUncertain(f"{where} took the whole message but gave no answer: {exc}") from exc
+        in_data = False
+        _expect(answer, (250,), "end of data", where)
     except (OSError, smtplib.SMTPException) as exc:
-        raise DeliveryError(f"SMTP {target.host}:{target.port} did not take the message: {exc}") from exc
+        raise DeliveryError(f"{where} did not take the message: {exc}") from exc
+    finally:
+        if client is not None:
+            _close(client, politely=not in_data)
+
+
+def _open(target: SmtpTarget) -> smtplib.SMTP:
+    if target.tls == "ssl":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            target.host, target.port, timeout=target.timeout, context=ssl.create_default_context()
+        )
+    else:
+        client = smtplib.SMTP(target.host, target.port, timeout=target.timeout)
+    client.ehlo_or_helo_if_needed()
+    if target.tls == "starttls":
+        client.starttls(context=ssl.create_default_context())
+        client.ehlo()
+    if target.username:
+        client.login(target.username, target.password or "")
+    return client
+
+
+def _expect(answer: tuple[int, bytes], codes: tuple[int, ...], stage: str, where: str) -> None:
+    code, reply = answer
+    if code in codes:
+        return
+    text = reply.decode("utf-8", errors="replace") if isinstance(reply, bytes) else str(reply)
+    error = DeliveryRefused if 500 <= code < 600 else DeliveryError
+    raise error(f"{where} answered {stage} with {code} {text}".strip())
+
+
+def _data_lines(message: EmailMessage) -> bytes:
+    """Return the message as SMTP DATA: CRLF line ends, leading dots doubled, without the final dot."""
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, policy=message.policy.clone(linesep="\r\n")).flatten(message, linesep="\r\n")
+    data = LEADING_DOT.sub(b"..", buffer.getvalue())
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+def _close(client: smtplib.SMTP, *, politely: bool) -> None:
+    """End the session. An error after the server took the message changes nothing: it is delivered.
+
+    Inside DATA, QUIT would be read as message text, so the connection is just dropped: the server then
+    discards the incomplete message.
+    """
+    try:
+        if politely:
+            client.quit()
+    except (OSError, smtplib.SMTPException):
+        pass
+    finally:
+        client.close()
 
 
 class OutboxSink:

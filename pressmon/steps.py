@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg2
+
 from parsers.extract import ParseError
 from parsers.fingerprint import SAME_RELEASE_THRESHOLD, Fingerprint, contained, similarity
 from parsers.release import ParsedRelease, parse_release
@@ -20,7 +22,7 @@ from parsers.tag import Tagger
 from parsers.taxonomy import CURRENT_SCHEME, load_crosswalk, load_scheme, scheme_codes
 from pressmon import alerts, mail
 from pressmon.config import Config
-from pressmon.errors import CrawlError, DeliveryError, UnknownSourceError
+from pressmon.errors import CrawlError, DeliveryError, DeliveryRefused, DeliveryUncertain, UnknownSourceError
 from pressmon.store import Store, database_url
 
 log = logging.getLogger(__name__)
@@ -169,7 +171,11 @@ def _run_scrapy(source: str, env: dict[str, str], progress: Progress) -> tuple[i
 
 
 def process(config: Config, progress: Progress = _quiet) -> dict[str, int]:
-    """Parse every pending raw page into releases, clusters and tags, in batches workers can share."""
+    """Parse every pending raw page into releases, clusters and tags, in batches workers can share.
+
+    A page that cannot be parsed or stored, whatever the reason, is marked failed with that reason and the
+    batch goes on; only the database itself failing stops the step.
+    """
     tagger = Tagger(load_scheme(config.scheme))
     counts: Counter[str] = Counter()
     with Store.open(config) as store:
@@ -184,25 +190,51 @@ def process(config: Config, progress: Progress = _quiet) -> dict[str, int]:
                 parsed = [(row, _parse_row(row, tagger)) for row in batch]
                 store.lock_clustering(cur)
                 for row, result in parsed:
-                    if isinstance(result, ParseError):
-                        store.mark_processed(cur, row["id"], "failed", f"{type(result).__name__}: {result}")
-                        log.warning("page %s (%s) not parsed: %s", row["id"], row["url"], result)
+                    if isinstance(result, str):
+                        store.mark_processed(cur, row["id"], "failed", result)
                         counts["failed"] += 1
                         continue
-                    counts[_store_release(store, cur, row, result, chain_ids, config.scheme)] += 1
-                    store.mark_processed(cur, row["id"], "done")
+                    outcome = _store_page(store, cur, row, result, chain_ids, config.scheme)
+                    counts[outcome] += 1
             done = sum(counts.values())
             progress(f"processed {done}/{total} pages ({dict(counts)})")
     return dict(counts)
 
 
-def _parse_row(row: dict[str, Any], tagger: Tagger) -> ParsedRelease | ParseError:
+def _parse_row(row: dict[str, Any], tagger: Tagger) -> ParsedRelease | str:
+    """Parse one raw page; return the release, or why the page could not be parsed."""
     headers = row["headers"] or {}
     content_type = next((v[0] for k, v in headers.items() if k.lower() == "content-type" and v), None)
     try:
         return parse_release(bytes(row["body"]), row["canonical_url"], content_type, tagger)
     except ParseError as exc:
-        return exc
+        log.warning("page %s (%s) not parsed: %s", row["id"], row["url"], exc)
+        return f"{type(exc).__name__}: {exc}"
+    except Exception as exc:
+        # A parser bug must not hold the other pages hostage: record it on the page, loudly, and go on.
+        log.exception("page %s (%s): parser error", row["id"], row["url"])
+        return f"parser error: {type(exc).__name__}: {exc}"[:1000]
+
+
+def _store_page(
+    store: Store, cur: Any, row: dict[str, Any], parsed: ParsedRelease, chain_ids: dict[str, int], scheme: str
+) -> str:
+    """Store one parsed page inside a savepoint, so a row the database refuses fails only its own page."""
+    cur.execute("SAVEPOINT page")
+    try:
+        outcome = _store_release(store, cur, row, parsed, chain_ids, scheme)
+    except (psycopg2.OperationalError, psycopg2.InterfaceError):
+        raise  # the connection is gone: the step stops, the batch stays pending for the next run
+    except Exception as exc:
+        # e.g. a value Postgres refuses (a NUL byte, an out-of-range date): this page fails, the batch goes on.
+        cur.execute("ROLLBACK TO SAVEPOINT page")
+        reason = f"not stored: {type(exc).__name__}: {str(exc).strip()}"[:1000]
+        log.exception("page %s (%s) %s", row["id"], row["url"], reason)
+        store.mark_processed(cur, row["id"], "failed", reason)
+        return "failed"
+    cur.execute("RELEASE SAVEPOINT page")
+    store.mark_processed(cur, row["id"], "done")
+    return outcome
 
 
 def _store_release(
@@ -296,13 +328,19 @@ def assign_cluster(store: Store, cur: Any, fp: Fingerprint) -> tuple[int, str]:
 def alert(config: Config, now: datetime | None = None, progress: Progress = _quiet) -> dict[str, int]:
     """Queue deliveries for new matching clusters, then send one digest per subscription with pending ones.
 
-    A digest that the SMTP server does not take stays pending and goes out with the next run.
+    Exactly once: a digest the SMTP server did not take stays pending for the next run; one it refused for
+    good (5xx) is marked failed and does not hold up the others; one whose run died after handing the server
+    the whole message is counted as sent by the next run (see `Store.reconcile_sending`).
     """
     now = now or datetime.now(UTC)
     target = mail.SmtpTarget.from_url(config.smtp_url) if config.smtp_url else None
     counts: Counter[str] = Counter()
-    with Store.open(config) as store:
-        counts["queued"] = store.queue_deliveries(now)
+    with Store.open(config) as store, store.alert_lock():
+        presumed = store.reconcile_sending()
+        if presumed:
+            log.warning("%d deliveries of a run that died mid-send counted as sent", presumed)
+            counts["presumed_sent"] = presumed
+        counts["queued"] = store.queue_deliveries()
         digests = store.pending_digests()
         if target is None:
             if digests:
@@ -312,24 +350,46 @@ def alert(config: Config, now: datetime | None = None, progress: Progress = _qui
             counts["pending"] = sum(len(d["items"]) for d in digests)
             return dict(counts)
         for digest in digests:
-            cluster_ids = [item["cluster_id"] for item in digest["items"]]
-            message = alerts.render_digest(digest, config.mail_from, now)
-            try:
-                mail.send(target, message)
-            except DeliveryError as exc:
-                store.mark_failed(digest["subscription_id"], cluster_ids, str(exc))
-                log.warning("digest for %s stays pending: %s", digest["email"], exc)
-                counts["failed_emails"] += 1
-                counts["pending"] += len(cluster_ids)
-                continue
-            store.mark_sent(digest["subscription_id"], cluster_ids, message["Message-ID"])
-            counts["emails"] += 1
-            counts["releases_sent"] += len(cluster_ids)
+            outcome = _send_digest(store, target, digest, config.mail_from, now)
+            counts[outcome] += 1
+            if outcome == "emails":
+                counts["releases_sent"] += len(digest["items"])
+        counts["pending"] = store.pending_deliveries()
         progress(
             f"alerts: {counts['emails']} digests sent, {counts['failed_emails']} failed, "
-            f"{counts['pending']} deliveries pending"
+            f"{counts['refused_emails']} refused, {counts['pending']} deliveries pending"
         )
     return dict(counts)
+
+
+def _send_digest(
+    store: Store, target: mail.SmtpTarget, digest: dict[str, Any], sender: str, now: datetime
+) -> str:
+    """Send one subscription's digest and record the outcome in the ledger; return what happened."""
+    subscription_id = digest["subscription_id"]
+    cluster_ids = [item["cluster_id"] for item in digest["items"]]
+    message = alerts.render_digest(digest, sender, now)
+    message_id = message["Message-ID"]
+    try:
+        mail.send(
+            target,
+            message,
+            before_end_of_data=lambda: store.mark_sending(subscription_id, cluster_ids, message_id),
+        )
+    except DeliveryUncertain as exc:
+        store.mark_sent(subscription_id, cluster_ids, message_id, note=f"presumed delivered: {exc}")
+        log.warning("digest for %s presumed delivered: %s", digest["email"], exc)
+        return "emails"
+    except DeliveryRefused as exc:
+        store.mark_failed(subscription_id, cluster_ids, str(exc), permanent=True)
+        log.warning("digest for %s refused for good: %s", digest["email"], exc)
+        return "refused_emails"
+    except DeliveryError as exc:
+        store.mark_failed(subscription_id, cluster_ids, str(exc))
+        log.warning("digest for %s stays pending: %s", digest["email"], exc)
+        return "failed_emails"
+    store.mark_sent(subscription_id, cluster_ids, message_id)
+    return "emails"
 
 
 # -- report ---------------------------------------------------------------------------------------------
@@ -344,6 +404,7 @@ def report(config: Config, run_id: int) -> dict[str, Any]:
         sources = store.run_sources(run_id)
         counts = store.run_counts(run["started_at"])
         failed_pages = store.failed_pages(run["started_at"])
+        owed = store.owed_pages()
         summary = {
             "sources": {
                 row["source"]: {
@@ -351,6 +412,8 @@ def report(config: Config, run_id: int) -> dict[str, Any]:
                     "list_pages": row["list_pages"],
                     "detail_pages": row["detail_pages"],
                     "errors": row["errors"],
+                    "owed": row["stats"].get("owed", 0),
+                    "given_up": row["stats"].get("given_up", 0),
                 }
                 for row in sources
             },
@@ -362,8 +425,13 @@ def report(config: Config, run_id: int) -> dict[str, Any]:
             "failed_pages": [
                 {"source": p["source"], "url": p["url"], "reason": p["process_error"]} for p in failed_pages
             ],
+            "owed_pages": [
+                {key: page[key] for key in ("source", "url", "state", "attempts", "last_code", "last_error")}
+                for page in owed
+            ],
             "emails_sent": counts["emails_sent"],
             "deliveries_pending": counts["deliveries_pending"],
+            "deliveries_failed": counts["deliveries_failed"],
         }
         failed_sources = [row["source"] for row in sources if row["status"] != "succeeded"]
         errors = sum(len(row["errors"]) for row in sources) + len(failed_pages)

@@ -26,6 +26,7 @@ MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Any constant works; it only has to be the same for every pressmon process.
 MIGRATION_LOCK = 0x70726573
 CLUSTERING_LOCK = 0x636C7573
+ALERT_LOCK = 0x616C6572
 
 
 def database_url(config: Config) -> str:
@@ -276,27 +277,110 @@ class Store:
 
     # -- raw pages --------------------------------------------------------------------------------------
 
-    def known_detail_urls(self, source: str) -> list[tuple[str, str]]:
-        """Return (URL as linked, canonical URL of the final page) of detail pages fetched successfully."""
+    def held_detail_urls(self, source: str) -> list[tuple[str, str]]:
+        """Return (canonical URL as linked, URL) of detail pages stored with a usable copy, or given up."""
         rows = self._all(
-            """SELECT DISTINCT url, canonical_url FROM raw_pages
-                WHERE source = %s AND kind = 'detail' AND status = 200""",
+            "SELECT canonical_url, url FROM owed_pages WHERE source = %s AND state <> 'owed'", (source,)
+        )
+        return [(row["canonical_url"], row["url"]) for row in rows]
+
+    def owed_detail_urls(self, source: str) -> list[tuple[str, str]]:
+        """Return (canonical URL, URL) of detail pages the source still owes, oldest first."""
+        rows = self._all(
+            """SELECT canonical_url, url FROM owed_pages WHERE source = %s AND state = 'owed'
+                ORDER BY first_seen_at, canonical_url""",
             (source,),
         )
-        return [(row["url"], row["canonical_url"]) for row in rows]
+        return [(row["canonical_url"], row["url"]) for row in rows]
 
-    def failed_detail_urls(self, source: str, days: int = 30, limit: int = 100) -> list[str]:
-        """Return canonical URLs of recent detail pages whose fetches all failed, to try them again."""
-        rows = self._all(
-            """SELECT canonical_url FROM raw_pages
-                WHERE source = %s AND kind = 'detail' AND fetched_at > now() - make_interval(days => %s)
-                GROUP BY canonical_url
-               HAVING bool_and(status <> 200)
-                ORDER BY max(fetched_at) DESC
-                LIMIT %s""",
-            (source, days, limit),
+    def owe(self, source: str, pages: Sequence[tuple[str, str]]) -> None:
+        """Record (canonical URL, URL) pairs a list page linked as owed, unless already known."""
+        if not pages:
+            return
+        with self.transaction() as cur:
+            psycopg2.extras.execute_values(
+                cur,
+                """INSERT INTO owed_pages (source, canonical_url, url) VALUES %s
+                   ON CONFLICT (source, canonical_url) DO NOTHING""",
+                [(source, key, url) for key, url in pages],
+            )
+
+    def add_detail_page(
+        self,
+        *,
+        owed_key: str,
+        problem: tuple[str, str] | None,
+        retry_limit: int,
+        **page: Any,
+    ) -> tuple[int, bool]:
+        """Store a fetched detail page and settle its debt in one transaction.
+
+        A usable page (problem None) is pending for processing and pays the debt; any other is stored as
+        failed with its reason and counts as one more failed attempt. Return the raw page id and whether the
+        page was given up just now.
+        """
+        state, error = ("pending", None) if problem is None else ("failed", f"{problem[0]}: {problem[1]}")
+        with self.transaction() as cur:
+            raw_page_id = self._insert_raw_page(
+                cur, kind="detail", process_state=state, process_error=error, **page
+            )
+            gave_up = self._settle(cur, page["source"], owed_key, page["url"], problem, retry_limit)
+        return raw_page_id, gave_up
+
+    def detail_failed(
+        self, source: str, key: str, url: str, code: str, reason: str, retry_limit: int
+    ) -> bool:
+        """Count a failed fetch of an owed page; return whether it was given up just now."""
+        with self.transaction() as cur:
+            return self._settle(cur, source, key, url, (code, reason), retry_limit)
+
+    def _settle(
+        self, cur: Any, source: str, key: str, url: str, problem: tuple[str, str] | None, retry_limit: int
+    ) -> bool:
+        code, reason = problem if problem is not None else (None, None)
+        cur.execute(
+            """INSERT INTO owed_pages AS o (source, canonical_url, url, state, attempts, last_code, last_error)
+               VALUES (%(source)s, %(key)s, %(url)s,
+                       CASE WHEN %(ok)s THEN 'stored' WHEN 1 >= %(limit)s THEN 'given_up' ELSE 'owed' END,
+                       CASE WHEN %(ok)s THEN 0 ELSE 1 END, %(code)s, %(reason)s)
+               ON CONFLICT (source, canonical_url) DO UPDATE
+                  SET state = CASE WHEN %(ok)s OR o.state = 'stored' THEN 'stored'
+                                   WHEN o.attempts + 1 >= %(limit)s THEN 'given_up'
+                                   ELSE 'owed' END,
+                      attempts = o.attempts + CASE WHEN %(ok)s THEN 0 ELSE 1 END,
+                      last_code = CASE WHEN %(ok)s THEN o.last_code ELSE %(code)s END,
+                      last_error = CASE WHEN %(ok)s THEN o.last_error ELSE %(reason)s END,
+                      updated_at = now()
+               RETURNING state, attempts""",
+            {
+                "source": source,
+                "key": key,
+                "url": url,
+                "ok": problem is None,
+                "limit": retry_limit,
+                "code": code,
+                "reason": reason,
+            },
         )
-        return [row["canonical_url"] for row in rows]
+        row = cur.fetchone()
+        return problem is not None and row["state"] == "given_up" and row["attempts"] == retry_limit
+
+    def owed_counts(self, source: str) -> dict[str, int]:
+        """Return how many detail pages the source owes and has given up."""
+        row = self._one(
+            """SELECT count(*) FILTER (WHERE state = 'owed') AS owed,
+                      count(*) FILTER (WHERE state = 'given_up') AS given_up
+                 FROM owed_pages WHERE source = %s""",
+            (source,),
+        )
+        return {"owed": row["owed"], "given_up": row["given_up"]}
+
+    def owed_pages(self, states: Sequence[str] = ("owed", "given_up")) -> list[dict[str, Any]]:
+        return self._all(
+            """SELECT source, canonical_url, url, state, attempts, last_code, last_error, updated_at
+                 FROM owed_pages WHERE state = ANY (%s) ORDER BY source, first_seen_at, canonical_url""",
+            (list(states),),
+        )
 
     def archive_walked(self, source: str) -> bool:
         return bool(
@@ -307,8 +391,14 @@ class Store:
         with self.transaction() as cur:
             cur.execute("UPDATE sources SET archive_walked_at = now() WHERE code = %s", (source,))
 
-    def add_raw_page(
+    def add_raw_page(self, **page: Any) -> int:
+        """Store a fetched page as it came; return its id (list pages, and tests that start after the crawl)."""
+        with self.transaction() as cur:
+            return self._insert_raw_page(cur, **page)
+
+    def _insert_raw_page(
         self,
+        cur: Any,
         *,
         source: str,
         run_id: int | None,
@@ -322,29 +412,28 @@ class Store:
         process_state: str,
         process_error: str | None = None,
     ) -> int:
-        with self.transaction() as cur:
-            cur.execute(
-                """INSERT INTO raw_pages (source, run_id, kind, url, final_url, canonical_url, status,
-                                          headers, body, process_state, process_error, processed_at)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                           CASE WHEN %s = 'pending' THEN NULL ELSE now() END)
-                   RETURNING id""",
-                (
-                    source,
-                    run_id,
-                    kind,
-                    url,
-                    final_url,
-                    canonical_url,
-                    status,
-                    json.dumps(headers, ensure_ascii=False),
-                    psycopg2.Binary(body),
-                    process_state,
-                    process_error,
-                    process_state,
-                ),
-            )
-            return cur.fetchone()["id"]
+        cur.execute(
+            """INSERT INTO raw_pages (source, run_id, kind, url, final_url, canonical_url, status,
+                                      headers, body, process_state, process_error, processed_at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                       CASE WHEN %s = 'pending' THEN NULL ELSE now() END)
+               RETURNING id""",
+            (
+                source,
+                run_id,
+                kind,
+                url,
+                final_url,
+                canonical_url,
+                status,
+                json.dumps(headers, ensure_ascii=False),
+                psycopg2.Binary(body),
+                process_state,
+                process_error,
+                process_state,
+            ),
+        )
+        return cur.fetchone()["id"]
 
     def raw_page(self, raw_page_id: int) -> dict[str, Any] | None:
         return self._one("SELECT * FROM raw_pages WHERE id = %s", (raw_page_id,))
@@ -627,10 +716,17 @@ class Store:
     def add_subscription(
         self, email: str, chains: list[str], sources: list[str], keywords: list[str]
     ) -> tuple[int, bool]:
-        """Create the subscription unless an identical one exists; return (id, created)."""
+        """Create the subscription unless an identical one exists; return (id, created).
+
+        A new subscription starts after every cluster committed so far: it receives what is first seen from
+        now on, never the archive.
+        """
         with self.transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (ALERT_LOCK,))
+            _number_new_clusters(cur)
             cur.execute(
-                """INSERT INTO subscriptions (email, chains, sources, keywords) VALUES (%s, %s, %s, %s)
+                """INSERT INTO subscriptions (email, chains, sources, keywords, scanned_seq)
+                   VALUES (%s, %s, %s, %s, (SELECT coalesce(max(alert_seq), 0) FROM clusters))
                    ON CONFLICT (email, chains, sources, keywords) DO UPDATE SET active = true
                    RETURNING id, (xmax = 0) AS created""",
                 (email, sorted(set(chains)), sorted(set(sources)), sorted(set(keywords))),
@@ -653,20 +749,38 @@ class Store:
             )
             return cur.rowcount
 
-    def queue_deliveries(self, now: datetime) -> int:
+    @contextmanager
+    def alert_lock(self) -> Iterator[None]:
+        """Hold the lock that lets one alert run at a time, for as long as the block runs."""
+        with self.transaction() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (ALERT_LOCK,))
+        try:
+            yield
+        finally:
+            if not self.conn.closed:
+                with self.transaction() as cur:
+                    cur.execute("SELECT pg_advisory_unlock(%s)", (ALERT_LOCK,))
+
+    def queue_deliveries(self) -> int:
         """Add a pending delivery for every new cluster that matches a subscription; return how many.
 
-        A cluster is new to a subscription when it was first seen after the subscription last looked, so a
-        copy that joins an old cluster, a re-crawl or a re-tag never queues the same cluster twice.
+        Clusters are numbered here, in the order this run first sees them committed, and each subscription
+        remembers the last number it was matched against. A process transaction still open now commits
+        clusters that the next run numbers and queues: none falls behind the watermark unseen, and a copy that
+        joins an old cluster, a re-crawl or a re-tag never queues the same cluster twice.
         """
         with self.transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (ALERT_LOCK,))
+            _number_new_clusters(cur)
             cur.execute(
                 """WITH subs AS (
                        SELECT * FROM subscriptions WHERE active FOR UPDATE
+                   ), horizon AS (
+                       SELECT coalesce(max(alert_seq), 0) AS seq FROM clusters
                    ), matches AS (
                        SELECT s.id AS subscription_id, c.id AS cluster_id
                          FROM subs s
-                         JOIN clusters c ON c.first_seen_at > s.scanned_through AND c.first_seen_at <= %(now)s
+                         JOIN clusters c ON c.alert_seq > s.scanned_seq
                          JOIN releases r ON r.id = c.canonical_release_id
                         WHERE (cardinality(s.sources) = 0
                                OR EXISTS (SELECT 1 FROM releases cp
@@ -684,13 +798,28 @@ class Store:
                        ON CONFLICT DO NOTHING
                        RETURNING 1
                    ), scanned AS (
-                       UPDATE subscriptions SET scanned_through = %(now)s
-                        WHERE id IN (SELECT id FROM subs) AND scanned_through < %(now)s
+                       UPDATE subscriptions SET scanned_seq = (SELECT seq FROM horizon)
+                        WHERE id IN (SELECT id FROM subs) AND scanned_seq < (SELECT seq FROM horizon)
                    )
-                   SELECT count(*) AS queued FROM queued""",
-                {"now": now},
+                   SELECT count(*) AS queued FROM queued"""
             )
             return cur.fetchone()["queued"]
+
+    def reconcile_sending(self) -> int:
+        """Count digests left `sending` by a run that died as sent; return how many deliveries.
+
+        `sending` is committed just before the end of the SMTP data, so the server held the complete message
+        when the process died. Sending it again would give the subscriber a second copy; the stable
+        Message-ID and this note let an operator trace it if it never arrived.
+        """
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE deliveries
+                      SET status = 'sent', sent_at = sending_at, attempts = attempts + 1,
+                          last_error = 'presumed delivered: the run died after handing over the whole message'
+                    WHERE status = 'sending'"""
+            )
+            return cur.rowcount
 
     def pending_digests(self) -> list[dict[str, Any]]:
         """Return each subscription with pending deliveries and the releases to put in its digest."""
@@ -743,21 +872,38 @@ class Store:
             )
         return list(digests.values())
 
-    def mark_sent(self, subscription_id: int, cluster_ids: Sequence[int], message_id: str) -> None:
+    def pending_deliveries(self) -> int:
+        return self._scalar("SELECT count(*) FROM deliveries WHERE status = 'pending'")
+
+    def mark_sending(self, subscription_id: int, cluster_ids: Sequence[int], message_id: str) -> None:
         with self.transaction() as cur:
             cur.execute(
-                """UPDATE deliveries SET status = 'sent', sent_at = now(), message_id = %s,
-                                         attempts = attempts + 1, last_error = NULL
+                """UPDATE deliveries SET status = 'sending', sending_at = now(), message_id = %s
                     WHERE subscription_id = %s AND cluster_id = ANY (%s) AND status = 'pending'""",
                 (message_id, subscription_id, list(cluster_ids)),
             )
 
-    def mark_failed(self, subscription_id: int, cluster_ids: Sequence[int], error: str) -> None:
+    def mark_sent(
+        self, subscription_id: int, cluster_ids: Sequence[int], message_id: str, note: str | None = None
+    ) -> None:
         with self.transaction() as cur:
             cur.execute(
-                """UPDATE deliveries SET attempts = attempts + 1, last_error = %s
-                    WHERE subscription_id = %s AND cluster_id = ANY (%s) AND status = 'pending'""",
-                (error[:1000], subscription_id, list(cluster_ids)),
+                """UPDATE deliveries SET status = 'sent', sent_at = now(), message_id = %s,
+                                         attempts = attempts + 1, last_error = %s
+                    WHERE subscription_id = %s AND cluster_id = ANY (%s) AND status IN ('pending', 'sending')""",
+                (message_id, note, subscription_id, list(cluster_ids)),
+            )
+
+    def mark_failed(
+        self, subscription_id: int, cluster_ids: Sequence[int], error: str, *, permanent: bool = False
+    ) -> None:
+        """Record a digest the server did not take: pending for the next run, or failed for good."""
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE deliveries SET attempts = attempts + 1, last_error = %s,
+                                         status = CASE WHEN %s THEN 'failed' ELSE 'pending' END
+                    WHERE subscription_id = %s AND cluster_id = ANY (%s) AND status IN ('pending', 'sending')""",
+                (error[:1000], permanent, subscription_id, list(cluster_ids)),
             )
 
     # -- reporting --------------------------------------------------------------------------------------
@@ -776,7 +922,8 @@ class Store:
                      AS failed_pages,
                  (SELECT count(*) FROM deliveries WHERE sent_at >= %(since)s) AS deliveries_sent,
                  (SELECT count(DISTINCT message_id) FROM deliveries WHERE sent_at >= %(since)s) AS emails_sent,
-                 (SELECT count(*) FROM deliveries WHERE status = 'pending') AS deliveries_pending""",
+                 (SELECT count(*) FROM deliveries WHERE status = 'pending') AS deliveries_pending,
+                 (SELECT count(*) FROM deliveries WHERE status = 'failed') AS deliveries_failed""",
             {"since": since},
         )
 
@@ -801,6 +948,15 @@ class Store:
             """SELECT chain, sum(releases)::integer AS releases FROM reporting.daily_chain_counts
                 GROUP BY chain ORDER BY releases DESC, chain"""
         )
+
+
+def _number_new_clusters(cur: Any) -> None:
+    """Number the committed clusters no alert run has seen yet (callers hold ALERT_LOCK)."""
+    cur.execute(
+        """UPDATE clusters c SET alert_seq = nextval('clusters_alert_seq')
+             FROM (SELECT id FROM clusters WHERE alert_seq IS NULL ORDER BY id) fresh
+            WHERE c.id = fresh.id"""
+    )
 
 
 def _release_params(release: dict[str, Any]) -> dict[str, Any]:

@@ -177,6 +177,8 @@ def test_parse_detail_yields_the_page_as_fetched_keyed_on_the_real_site(spider):
         "status": 200,
         "headers": {"Content-Type": ["text/html; charset=utf-8"], "Server": ["nginx"]},
         "body": (FIXTURES / "detail-1206.html").read_bytes(),
+        "owed_key": REAL + path,
+        "problem": None,
     }
     assert spider.errors == []
 
@@ -186,7 +188,8 @@ def test_parse_detail_of_an_error_page_stores_it_and_records_the_error(spider):
     response = saved_response("detail-1206.html", url, kind="detail").replace(status=500)
     (item,) = list(spider.parse_detail(response))
     assert item["status"] == 500
-    assert spider.errors == [{"url": url, "kind": "detail", "reason": "HTTP 500"}]
+    assert item["problem"] == ("http_status", "HTTP 500")
+    assert spider.errors == [{"url": url, "kind": "detail", "code": "http_status", "reason": "HTTP 500"}]
 
 
 # -- redirects -----------------------------------------------------------------------------------------

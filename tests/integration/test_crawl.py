@@ -175,10 +175,16 @@ def test_a_detail_page_answering_500_is_stored_as_failed_and_listed_in_the_error
     run_id, summary = crawl(config, store, "http-500")
     assert small_site.requests.count(("GET", path, 500)) == 1 + RETRY_TIMES
     (row,) = query(store, "SELECT * FROM raw_pages WHERE final_url = %s", (small_site.url(path),))
-    assert (row["status"], row["process_state"], row["process_error"]) == (500, "failed", "HTTP 500")
+    assert (row["status"], row["process_state"], row["process_error"]) == (
+        500,
+        "failed",
+        "http_status: HTTP 500",
+    )
     outcome = run_source(store, run_id)
     assert outcome["status"] == "succeeded"
-    assert outcome["errors"] == [{"url": small_site.url(path), "kind": "detail", "reason": "HTTP 500"}]
+    assert outcome["errors"] == [
+        {"url": small_site.url(path), "kind": "detail", "code": "http_status", "reason": "HTTP 500"}
+    ]
     fetched = {row["final_url"] for row in detail_rows(store) if row["status"] == 200}
     assert fetched == detail_urls(small_site) - {small_site.url(path)}
     assert summary["errors"] == 1
@@ -245,7 +251,12 @@ def test_a_page_served_in_another_charset_than_declared_is_stored_as_fetched(sma
 
 def test_a_first_crawl_cut_short_is_completed_by_the_next_one(site, config, store):
     site.set_fault(qd_press.list_path(2), "503")
-    crawl(config, store, "cut-short")
+    with pytest.raises(CrawlError):
+        crawl(config, store, "cut-short")
+    (outcome,) = store.run_sources(store.run_by_key("test-cut-short")["id"])
+    assert outcome["status"] == "failed"
+    assert [(e["kind"], e["code"]) for e in outcome["errors"]] == [("list", "http_status")]
+    assert not store.archive_walked("qd_press")
     held = stored_detail_urls(store)
     assert 0 < len(held) < len(site.visible)
 
@@ -270,3 +281,57 @@ def test_a_detail_page_that_failed_is_fetched_again_by_the_next_crawl_even_far_d
     run_id, _ = crawl(config, store, "retry")
     assert [row["final_url"] for row in detail_rows(store, run_id)] == [site.url(path)]
     assert detail_rows(store, run_id)[0]["status"] == 200
+
+
+# -- nothing lost -----------------------------------------------------------------------------------------
+
+
+def owed_rows(store) -> dict[str, dict[str, Any]]:
+    return {row["canonical_url"]: row for row in query(store, "SELECT * FROM owed_pages")}
+
+
+@pytest.mark.parametrize("fault, code", [("timeout", "timeout"), ("truncate", "truncated")])
+def test_a_new_page_that_failed_is_owed_and_fetched_by_the_next_incremental_run(
+    small_site, config, store, fault, code
+):
+    crawl(config, store, "first")
+    assert store.archive_walked("qd_press")
+    (new,) = small_site.publish(1)
+    path = qd_press.detail_path(new)
+    small_site.set_fault(path, fault)
+    run_id, summary = crawl(config, store, "broken")
+    assert summary["errors"] == 1
+    assert [e["code"] for e in run_source(store, run_id)["errors"]] == [code]
+    owed = owed_rows(store)[REAL + path]
+    assert (owed["state"], owed["attempts"], owed["last_code"]) == ("owed", 1, code)
+    assert run_source(store, run_id)["stats"]["owed"] == 1
+
+    # The next run stops at list page 1 (every page on it but one is held), and still fetches the owed page.
+    small_site.clear_faults()
+    before = len(small_site.requests)
+    run_id, summary = crawl(config, store, "healed")
+    assert requested_paths(small_site.requests[before:], kind="list") == [qd_press.list_path(1)]
+    assert summary["errors"] == 0
+    assert owed_rows(store)[REAL + path]["state"] == "stored"
+    assert [row["status"] for row in detail_rows(store, run_id)] == [200]
+
+
+def test_a_page_that_keeps_failing_is_given_up_after_the_retry_limit_and_reported_once(
+    small_site, config, store, monkeypatch
+):
+    monkeypatch.setenv("PRESSMON_OWED_RETRIES", "2")
+    broken = small_site.visible[1]
+    path = qd_press.detail_path(broken)
+    small_site.set_fault(path, "503")
+    first, _ = crawl(config, store, "one")
+    assert [e["code"] for e in run_source(store, first)["errors"]] == ["http_status"]
+    second, _ = crawl(config, store, "two")
+    assert [e["code"] for e in run_source(store, second)["errors"]] == ["http_status", "given_up"]
+    owed = owed_rows(store)[REAL + path]
+    assert (owed["state"], owed["attempts"]) == ("given_up", 2)
+    assert run_source(store, second)["stats"]["given_up"] == 1
+
+    before = len(small_site.requests)
+    third, _ = crawl(config, store, "three")
+    assert path not in [p for _, p, _ in small_site.requests[before:]]
+    assert run_source(store, third)["errors"] == []
