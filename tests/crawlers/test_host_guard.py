@@ -38,7 +38,7 @@ def redirect(location: str, status: int = 302) -> Response:
     ],
 )
 def test_a_redirect_away_from_the_declared_host_is_refused_before_scrapy_follows_it(guard, location):
-    with pytest.raises(RefusedRedirect, match="redirect from .* refused"):
+    with pytest.raises(RefusedRedirect, match=r"redirect from .* refused"):
         guard.process_response(scrapy.Request(PAGE), redirect(location))
 
 
