@@ -100,12 +100,13 @@ def pressmon_nightly():
         raise RuntimeError("a task of this run failed; see the failed tasks and the run's summary")
 
     crawl_run_id = start_run()
-    crawled = crawl.partial(crawl_run_id=crawl_run_id).expand(source=enabled_sources())
+    sources = enabled_sources()
+    crawled = crawl.partial(crawl_run_id=crawl_run_id).expand(source=sources)
     processed = process()
     alerted = alert()
     reported = report(crawl_run_id)
     crawled >> processed >> alerted >> reported
-    [crawl_run_id, crawled, processed, alerted, reported] >> watcher()
+    [crawl_run_id, sources, crawled, processed, alerted, reported] >> watcher()
 
 
 pressmon_nightly()

@@ -53,7 +53,9 @@ def test_nightly_dag_crawls_processes_alerts_and_reports_then_only_sends_what_is
         "process",
         "alert",
         "report",
+        "watcher",
     }
+    assert first.state == "success" and first.task_states["watcher"] == "skipped"
 
     visible = site.visible
     (run,) = _rows(config, "SELECT status, summary FROM crawl_runs WHERE run_key = %s", (first.run_id,))
@@ -98,15 +100,32 @@ def test_nightly_dag_crawls_processes_alerts_and_reports_then_only_sends_what_is
     assert smtp_server.messages == []
 
 
-def test_a_broken_source_fails_its_own_task_and_the_rest_of_the_run_goes_on(
+def test_a_night_with_a_failed_crawl_still_processes_alerts_and_reports_and_the_run_ends_failed(
     airflow_home, site, smtp_server, store, config
 ):
+    # Pages fetched before tonight (an earlier crawl, another source's) wait to be processed.
+    from tests.pages import add_page, releases
+
+    store.add_subscription("all@example.com", [], [], [])
+    waiting = [releases()[i] for i in (2023, 2199)]
+    for release in waiting:
+        add_page(store, release)
+
     site.set_fault("/xwfbHtml/wangqihuigu/index.html", "503")
     result = run_dag_test(airflow_home, check=False)
     assert result.task_states["crawl[0]"] == "failed"
     assert result.task_states["process"] == "success"
+    assert result.task_states["alert"] == "success"
     assert result.task_states["report"] == "success"
+    assert result.task_states["watcher"] == "failed"
+    assert result.state == "failed", "a night with a failed crawl must not read as a successful run"
+
+    (message,) = smtp_server.messages
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert all(r.list_title in text for r in waiting)
     (run,) = _rows(config, "SELECT status, summary FROM crawl_runs WHERE run_key = %s", (result.run_id,))
     assert run["status"] == "failed"
+    assert run["summary"]["new_releases"] == len(waiting)
     errors = run["summary"]["sources"]["qd_press"]["errors"]
+    assert [(e["kind"], e["code"]) for e in errors] == [("list", "http_status")]
     assert any("503" in e["reason"] for e in errors)

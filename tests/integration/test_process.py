@@ -140,3 +140,60 @@ def test_a_reprint_keeping_only_the_opening_statement_joins_the_cluster_of_the_f
     with store.transaction() as cur:
         cur.execute("SELECT duplicates FROM reporting.releases")
         assert [r["duplicates"] for r in cur.fetchall()] == [1]
+
+
+# -- one bad page never stops the batch ------------------------------------------------------------------
+
+
+def _states(store) -> dict[str, tuple[str, str | None]]:
+    with store.transaction() as cur:
+        cur.execute("SELECT canonical_url, process_state, process_error FROM raw_pages")
+        return {row["canonical_url"]: (row["process_state"], row["process_error"]) for row in cur.fetchall()}
+
+
+def test_a_page_whose_parser_raises_anything_is_failed_with_its_reason_and_the_batch_goes_on(
+    store, config, monkeypatch
+):
+    good, bad, other = RELEASES[2023], RELEASES[1688], RELEASES[2199]
+    for release in (good, bad, other):
+        add_page(store, release)
+    real_parse = steps.parse_release
+
+    def parse(body, url, *args, **kwargs):
+        if url == page_url(bad, "https"):
+            raise ValueError("invalid charset name 'utf\\x00-8'")
+        return real_parse(body, url, *args, **kwargs)
+
+    monkeypatch.setattr(steps, "parse_release", parse)
+    counts = steps.process(config)
+    assert counts == {"new": 2, "failed": 1}
+    states = _states(store)
+    assert states[page_url(bad, "https")] == (
+        "failed",
+        "parser error: ValueError: invalid charset name 'utf\\x00-8'",
+    )
+    assert states[page_url(good, "https")][0] == states[page_url(other, "https")][0] == "done"
+
+
+def test_a_release_the_database_refuses_fails_only_its_own_page(store, config, monkeypatch):
+    import dataclasses
+
+    good, bad = RELEASES[2023], RELEASES[1688]
+    add_page(store, bad)
+    add_page(store, good)
+    real_parse = steps.parse_release
+
+    def parse(body, url, *args, **kwargs):
+        parsed = real_parse(body, url, *args, **kwargs)
+        if url != page_url(bad, "https"):
+            return parsed
+        extraction = dataclasses.replace(parsed.extraction, title="NUL\x00in the title")
+        return dataclasses.replace(parsed, extraction=extraction)
+
+    monkeypatch.setattr(steps, "parse_release", parse)
+    counts = steps.process(config)
+    assert counts == {"failed": 1, "new": 1}
+    state, reason = _states(store)[page_url(bad, "https")]
+    assert state == "failed" and reason.startswith("not stored: ValueError") and "NUL" in reason
+    assert _scalar(store, "SELECT count(*) FROM releases") == 1
+    assert _scalar(store, "SELECT count(*) FROM clusters") == 1
