@@ -63,8 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     reprocess = sub.add_parser("reprocess", help="mark every stored page pending again (after a parser fix)")
     reprocess.set_defaults(handler=_reprocess)
 
-    sources = sub.add_parser("sources", help="list sources; enable or disable one")
-    sources.add_argument("action", nargs="?", choices=["enable", "disable"])
+    sources = sub.add_parser(
+        "sources", help="list sources; enable or disable one; retry the pages it gave up (retry CODE)"
+    )
+    sources.add_argument("action", nargs="?", choices=["enable", "disable", "retry"])
     sources.add_argument("code", nargs="?")
     sources.set_defaults(handler=_sources)
 
@@ -188,12 +190,20 @@ def _sources(args: argparse.Namespace, config: Config) -> int:
 
     with Store.open(config) as store:
         steps.prepare(store, config)
-        if args.action and not (args.code and store.set_source_enabled(args.code, args.action == "enable")):
+        if args.action and not args.code:
+            raise PressmonError(f"sources {args.action} needs a source code")
+        if args.action == "retry":
+            if args.code not in {row["code"] for row in store.sources()}:
+                raise PressmonError(f"no source {args.code!r}")
+            print(f"{store.retry_given_up(args.code)} given-up pages of {args.code} owed again")
+        elif args.action and not store.set_source_enabled(args.code, args.action == "enable"):
             raise PressmonError(f"no source {args.code!r}")
         for row in steps.sync_sources(store, config):
             state = "enabled " if row["enabled"] else "disabled"
+            owed = store.owed_counts(row["code"])
             print(
-                f"{row['code']:<12} {state} authority={row['authority']:<3} {row['name']}  {row['crawl_url']}"
+                f"{row['code']:<12} {state} authority={row['authority']:<3} owed={owed['owed']} "
+                f"given_up={owed['given_up']} {row['name']}  {row['crawl_url']}"
             )
     return 0
 

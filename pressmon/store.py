@@ -375,6 +375,16 @@ class Store:
         )
         return {"owed": row["owed"], "given_up": row["given_up"]}
 
+    def retry_given_up(self, source: str) -> int:
+        """Owe a source's given-up pages again (after the cause was fixed); return how many."""
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE owed_pages SET state = 'owed', attempts = 0, updated_at = now()
+                    WHERE source = %s AND state = 'given_up'""",
+                (source,),
+            )
+            return cur.rowcount
+
     def owed_pages(self, states: Sequence[str] = ("owed", "given_up")) -> list[dict[str, Any]]:
         return self._all(
             """SELECT source, canonical_url, url, state, attempts, last_code, last_error, updated_at

@@ -122,6 +122,27 @@ def test_sources_lists_every_spider_and_can_disable_one(capsys, store):
     assert "disabled" in out
     code, _, err = run(capsys, "sources", "disable", "nowhere")
     assert code == 1 and "no source" in err
+    code, _, err = run(capsys, "sources", "disable")
+    assert code == 1 and "needs a source code" in err
+
+
+def test_sources_retry_owes_the_given_up_pages_of_a_source_again(capsys, store):
+    store.owe("qd_press", [("https://qdfb.shiminjia.com/a.html", "http://127.0.0.1/a.html")])
+    assert store.detail_failed(
+        "qd_press",
+        "https://qdfb.shiminjia.com/a.html",
+        "http://127.0.0.1/a.html",
+        "too_large",
+        "20 MB",
+        retry_limit=1,
+    )
+    code, out, _ = run(capsys, "sources")
+    assert "owed=0 given_up=1" in out
+    code, out, _ = run(capsys, "sources", "retry", "qd_press")
+    assert code == 0 and "1 given-up pages of qd_press owed again" in out and "owed=1 given_up=0" in out
+    assert store.owed_detail_urls("qd_press") == [
+        ("https://qdfb.shiminjia.com/a.html", "http://127.0.0.1/a.html")
+    ]
 
 
 def test_db_migrate_twice_reports_up_to_date(capsys, db_url):
