@@ -13,8 +13,8 @@ from pathlib import Path
 from pressmon.config import Config
 from pressmon.errors import PressmonError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DAGS_FOLDER = PROJECT_ROOT / "dags"
+# A link to the top-level dags/ in a checkout, a folder of the package in a wheel.
+DAGS_FOLDER = Path(__file__).resolve().parent / "dags"
 DAG_ID = "pressmon_nightly"
 
 

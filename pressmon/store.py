@@ -21,7 +21,8 @@ from pressmon.errors import DatabaseError, MigrationError
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+# A link to the top-level sql/ in a checkout, a folder of the package in a wheel.
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Any constant works; it only has to be the same for every pressmon process.
 MIGRATION_LOCK = 0x70726573
@@ -85,6 +86,8 @@ def load_migrations(sql_dir: Path = SQL_DIR) -> list[Migration]:
         if not match:
             raise MigrationError(f"{path.name}: migration files are named NNNN_what.sql")
         migrations.append(Migration(int(match.group(1)), path.stem, path.read_text(encoding="utf-8")))
+    if not migrations:
+        raise MigrationError(f"no migrations found in {sql_dir}: the installation is incomplete")
     versions = [m.version for m in migrations]
     if len(set(versions)) != len(versions):
         raise MigrationError(f"two migrations share a number in {sql_dir}")
