@@ -123,3 +123,8 @@ def test_reader_role_reads_reporting_and_cannot_write_or_read_tables(db_url):
                     cur.execute(statement)
     finally:
         reader.close()
+
+
+def test_an_installation_without_migrations_fails_loudly(tmp_path):
+    with pytest.raises(MigrationError, match="no migrations found"):
+        load_migrations(tmp_path)
