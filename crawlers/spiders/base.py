@@ -9,6 +9,7 @@ never marks its archive as walked.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -17,13 +18,14 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawlers.items import FetchFailure, OwedPages, RawPage
 from crawlers.middlewares import RefusedRequest
 from crawlers.pipelines import store_for
 from parsers.blockpage import block_reason
+from parsers.decode import decode_html
 from parsers.urls import canonical_url
 from pressmon.config import Config
 
@@ -131,6 +133,7 @@ class PressReleaseSpider(scrapy.Spider):
             self.fail_list(response.url, *problem)
             return
         self.list_pages_ok += 1
+        response = decoded_as_parsers_do(response)
         links = self.detail_links(response)
         if not links:
             self.fail_list(response.url, "empty_list", f"list page {page} links to no detail pages")
@@ -246,6 +249,21 @@ class PressReleaseSpider(scrapy.Spider):
             },
             body=response.body,
         )
+
+
+def decoded_as_parsers_do(response: Response) -> Response:
+    """Return the response read with the encoding its bytes really have, not the one it declares.
+
+    A list page that says UTF-8 and sends GB18030 still has ASCII links, but its 下一页 turns to mojibake:
+    read as declared, the walk would end on page 1 and call the archive walked.
+    """
+    if not isinstance(response, TextResponse):
+        return response
+    content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
+    encoding = decode_html(response.body, content_type).encoding
+    if codecs.lookup(encoding).name == codecs.lookup(response.encoding).name:
+        return response
+    return response.replace(encoding=encoding)
 
 
 def page_problem(response: Response) -> tuple[str, str] | None:

@@ -193,3 +193,15 @@ def test_failures_are_named_by_kind(error, code):
 def test_an_http_error_from_scrapy_is_an_http_status_failure():
     response = HtmlResponse("http://x/", status=302, body=b"", request=scrapy.Request("http://x/"))
     assert failure_code(Failure(HttpError(response, "Ignoring non-200 response"))) == "http_status"
+
+
+def test_a_list_page_whose_charset_lies_still_finds_its_next_page(spider):
+    # The header says UTF-8, the bytes are GB18030: read as declared, 下一页 is mojibake and the walk would end.
+    text = (FIXTURES / "list-1.html").read_bytes().decode("utf-8")
+    body = text.replace('charset="utf-8"', 'charset="utf-8"').encode("gb18030")
+    output = walk(spider, list_response(1, body))
+    assert [r.url for r in requests_of(output, "parse_list")] == [
+        MIRROR + "/xwfbHtml/wangqihuigu/index_1.html"
+    ]
+    assert len(requests_of(output, "parse_detail")) == qd_press.PAGE_SIZE
+    assert not spider.list_failed
