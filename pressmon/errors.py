@@ -37,7 +37,3 @@ class DeliveryError(PressmonError):
 
 class DeliveryRefused(DeliveryError):
     """The SMTP server refused the recipient or the message for good (a 5xx answer): retrying will not help."""
-
-
-class DeliveryUncertain(DeliveryError):
-    """The connection broke after the whole message was handed over: the server may have delivered it."""

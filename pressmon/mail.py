@@ -15,7 +15,7 @@ from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pressmon.errors import ConfigError, DeliveryError, DeliveryRefused, DeliveryUncertain
+from pressmon.errors import ConfigError, DeliveryError, DeliveryRefused
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 LEADING_DOT = re.compile(rb"^\.", re.M)
@@ -61,8 +61,8 @@ def send(
 
     Raises:
         DeliveryRefused: a 5xx answer (recipient or message refused for good).
-        DeliveryUncertain: the connection broke after the end of data, before the server's answer.
-        DeliveryError: anything else that kept the server from taking the message; it may be tried again.
+        DeliveryError: anything else that kept the server from taking the message (including a connection
+            lost before its answer to the end of data); it may be tried again.
     """
     where = f"SMTP {target.host}:{target.port}"
     client: smtplib.SMTP | None = None
@@ -86,10 +86,9 @@ def send(
         if before_end_of_data is not None:
             before_end_of_data()
         client.send(b".\r\n")
-        try:
-            answer = client.getreply()
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryUncertain(f"{where} took the whole message but gave no answer: {exc}") from exc
+        # A connection lost here leaves the message in doubt. Like any SMTP client, try again later: a server
+        # that did keep it shows the same Message-ID twice, which mail systems can drop.
+        answer = client.getreply()
         in_data = False
         _expect(answer, (250,), "end of data", where)
     except (OSError, smtplib.SMTPException) as exc:

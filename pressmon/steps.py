@@ -22,7 +22,7 @@ from parsers.tag import Tagger
 from parsers.taxonomy import CURRENT_SCHEME, load_crosswalk, load_scheme, scheme_codes
 from pressmon import alerts, mail
 from pressmon.config import Config
-from pressmon.errors import CrawlError, DeliveryError, DeliveryRefused, DeliveryUncertain, UnknownSourceError
+from pressmon.errors import CrawlError, DeliveryError, DeliveryRefused, UnknownSourceError
 from pressmon.store import Store, database_url
 
 log = logging.getLogger(__name__)
@@ -376,10 +376,6 @@ def _send_digest(
             message,
             before_end_of_data=lambda: store.mark_sending(subscription_id, cluster_ids, message_id),
         )
-    except DeliveryUncertain as exc:
-        store.mark_sent(subscription_id, cluster_ids, message_id, note=f"presumed delivered: {exc}")
-        log.warning("digest for %s presumed delivered: %s", digest["email"], exc)
-        return "emails"
     except DeliveryRefused as exc:
         store.mark_failed(subscription_id, cluster_ids, str(exc), permanent=True)
         log.warning("digest for %s refused for good: %s", digest["email"], exc)

@@ -40,10 +40,10 @@ class ScriptedSmtp(SmtpServer):
     async def handle_DATA(self, server, session, envelope):
         if not self.data_answer.startswith("250"):
             return self.data_answer
-        await super().handle_DATA(server, session, envelope)
         if self.hang_up_after_data:
-            server.transport.close()
-        return "250 OK"
+            server.transport.abort()
+            return "421 gone"
+        return await super().handle_DATA(server, session, envelope)
 
     async def handle_QUIT(self, server, session, envelope):
         return self.quit_answer or "221 Bye"
@@ -142,15 +142,19 @@ def test_a_process_dying_after_the_server_took_the_digest_does_not_send_it_again
     assert row["message_id"] == smtp_server.messages[0]["Message-ID"]
 
 
-def test_a_connection_lost_after_the_end_of_data_counts_as_delivered_not_resent(scripted_smtp, store):
+def test_a_connection_lost_before_the_answer_to_the_end_of_data_is_tried_again_next_run(scripted_smtp, store):
+    # The server drops the connection at the end of DATA without keeping the message (it crashed, say).
     scripted_smtp.hang_up_after_data = True
     store.add_subscription("ai@example.com", ["人工智能"], [], [])
     new_release(store)
-    assert steps.alert(Config.from_env())["emails"] == 1
-    steps.alert(Config.from_env())
-    assert len(scripted_smtp.messages) == 1
+    assert steps.alert(Config.from_env())["failed_emails"] == 1
+    assert scripted_smtp.messages == []
     (row,) = deliveries(store)
-    assert row["status"] == "sent" and "presumed delivered" in row["last_error"]
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+
+    scripted_smtp.hang_up_after_data = False
+    assert steps.alert(Config.from_env())["emails"] == 1
+    assert len(scripted_smtp.messages) == 1 and [d["status"] for d in deliveries(store)] == ["sent"]
 
 
 def test_a_process_dying_before_the_end_of_data_leaves_the_digest_pending(smtp_server, store, monkeypatch):
