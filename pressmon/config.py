@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pressmon.errors import ConfigError
+from pressmon.redaction import redact
 
 DEFAULT_USER_AGENT = "pressmon/0.1 (press-release monitoring; +{contact})"
 DEFAULT_CONTACT = "mailto:pressmon@localhost"
@@ -33,6 +35,7 @@ class Config:
         batch_size: raw pages processed per database transaction.
         crawl_delay: seconds between requests to one site (AutoThrottle starts there and adapts).
         download_timeout: seconds before a request is given up.
+        connect_timeout: seconds before a Postgres server that does not answer is given up (0: wait forever).
     """
 
     database_url: str | None = None
@@ -47,6 +50,15 @@ class Config:
     batch_size: int = 100
     crawl_delay: float = 1.0
     download_timeout: float = 30.0
+    connect_timeout: int = 10
+
+    def __repr__(self) -> str:
+        # Configs end up in logs and tracebacks; the URLs carry passwords.
+        shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name in ("database_url", "smtp_url"):
+            if shown[name]:
+                shown[name] = redact(shown[name])
+        return f"Config({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
 
     @property
     def user_agent(self) -> str:
@@ -75,6 +87,7 @@ class Config:
             batch_size=_int(env, "PRESSMON_BATCH_SIZE", defaults.batch_size),
             crawl_delay=_float(env, "PRESSMON_CRAWL_DELAY", defaults.crawl_delay),
             download_timeout=_float(env, "PRESSMON_DOWNLOAD_TIMEOUT", defaults.download_timeout),
+            connect_timeout=_int(env, "PRESSMON_CONNECT_TIMEOUT", defaults.connect_timeout),
         )
 
 
