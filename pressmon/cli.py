@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import uuid
 from datetime import date
@@ -204,7 +205,8 @@ def _subscribe_add(args: argparse.Namespace, config: Config) -> int:
     from pressmon.store import Store
 
     _, address = parseaddr(args.email)
-    if "@" not in address or address != args.email.strip():
+    # A line break in the address would become a header line of every digest sent to it.
+    if "@" not in address or address != args.email.strip() or re.search(r"[\x00-\x1f\x7f]", args.email):
         raise SubscriptionError(f"not an email address: {args.email!r}")
     with Store.open(config) as store:
         steps.prepare(store, config)
