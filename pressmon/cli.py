@@ -83,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("target", help="subscription id or email address")
     remove.set_defaults(handler=_subscribe_remove)
 
+    doctor = sub.add_parser(
+        "doctor", help="check the deployment: database, migrations, reader role, SMTP, sources"
+    )
+    doctor.add_argument("--json", action="store_true", help="one JSON object instead of one line per check")
+    doctor.set_defaults(handler=_doctor)
+
     retag = sub.add_parser("retag", help="tag the whole archive again (after a taxonomy change)")
     retag.add_argument(
         "--scheme", help="scheme code (default: the current one); other schemes' tags are kept"
@@ -267,6 +273,19 @@ def _subscribe_remove(args: argparse.Namespace, config: Config) -> int:
         raise SubscriptionError(f"no active subscription {args.target!r}")
     print(f"removed {removed} subscription(s)")
     return 0
+
+
+def _doctor(args: argparse.Namespace, config: Config) -> int:
+    from pressmon import doctor
+
+    checks = doctor.run(config)
+    report = doctor.report(checks)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        for check in checks:
+            print(check.line())
+    return 0 if report["ok"] else 1
 
 
 def _retag(args: argparse.Namespace, config: Config) -> int:

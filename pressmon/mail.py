@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pressmon.errors import ConfigError, DeliveryError
+from pressmon.redaction import HIDDEN
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -23,23 +26,36 @@ class SmtpTarget:
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     tls: str = "none"
     timeout: float = 30.0
 
     @classmethod
     def from_url(cls, url: str) -> SmtpTarget:
-        """Parse smtp://[user:password@]host[:port][?tls=none|starttls|ssl] (smtps:// means tls=ssl)."""
-        parts = urlsplit(url)
+        """Parse smtp://[user:password@]host[:port][?tls=none|starttls|ssl] (smtps:// means tls=ssl).
+
+        Errors never quote the URL: a malformed one may hold the password anywhere.
+        """
+        shape = (
+            "smtp://[user:password@]host[:port][?tls=none|starttls|ssl], "
+            "with / @ : ? # in the user or password percent-encoded"
+        )
+        parts = urlsplit(url.strip())
         if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
-            raise ConfigError(f"PRESSMON_SMTP_URL must look like smtp://host:port, got {url!r}")
+            raise ConfigError(f"PRESSMON_SMTP_URL must look like {shape}")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigError(
+                f"PRESSMON_SMTP_URL has no valid port (a number up to 65535): {shape}"
+            ) from None
         query = parse_qs(parts.query)
         tls = query.get("tls", ["ssl" if parts.scheme == "smtps" else "none"])[0]
         if tls not in {"none", "starttls", "ssl"}:
-            raise ConfigError(f"tls must be none, starttls or ssl, got {tls!r}")
+            raise ConfigError("PRESSMON_SMTP_URL: tls must be none, starttls or ssl")
         return cls(
             host=parts.hostname,
-            port=parts.port or (465 if tls == "ssl" else 25),
+            port=port or (465 if tls == "ssl" else 25),
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             tls=tls,
@@ -49,20 +65,48 @@ class SmtpTarget:
 def send(target: SmtpTarget, message: EmailMessage) -> None:
     """Deliver one message, or raise DeliveryError saying why the server did not take it."""
     try:
-        if target.tls == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                target.host, target.port, timeout=target.timeout, context=ssl.create_default_context()
-            )
-        else:
-            client = smtplib.SMTP(target.host, target.port, timeout=target.timeout)
-        with client:
-            if target.tls == "starttls":
-                client.starttls(context=ssl.create_default_context())
-            if target.username:
-                client.login(target.username, target.password or "")
+        with _session(target) as client:
             client.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
-        raise DeliveryError(f"SMTP {target.host}:{target.port} did not take the message: {exc}") from exc
+        raise DeliveryError(
+            f"SMTP {target.host}:{target.port} did not take the message: {_reason(exc, target)}"
+        ) from exc
+
+
+def probe(target: SmtpTarget) -> None:
+    """Connect, greet, STARTTLS and log in as configured, then QUIT without sending anything.
+
+    Raises:
+        DeliveryError: saying which server refused and why.
+    """
+    try:
+        with _session(target):
+            pass
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(f"SMTP {target.host}:{target.port}: {_reason(exc, target)}") from exc
+
+
+@contextmanager
+def _session(target: SmtpTarget) -> Iterator[smtplib.SMTP]:
+    if target.tls == "ssl":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            target.host, target.port, timeout=target.timeout, context=ssl.create_default_context()
+        )
+    else:
+        client = smtplib.SMTP(target.host, target.port, timeout=target.timeout)
+    with client:  # QUIT on the way out
+        client.ehlo()
+        if target.tls == "starttls":
+            client.starttls(context=ssl.create_default_context())
+            client.ehlo()
+        if target.username:
+            client.login(target.username, target.password or "")
+        yield client
+
+
+def _reason(exc: BaseException, target: SmtpTarget) -> str:
+    reason = str(exc) or type(exc).__name__
+    return reason.replace(target.password, HIDDEN) if target.password else reason
 
 
 class OutboxSink:
