@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args, Config.from_env()) or 0
     except PressmonError as exc:
+        if args.verbose:
+            logging.getLogger("pressmon").info("pressmon %s failed", args.handler.__name__, exc_info=True)
         print(f"pressmon: {exc}", file=sys.stderr)
         return 1
 
@@ -45,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
         "migrate", help="apply pending migrations (and start the embedded Postgres if needed)"
     ).set_defaults(handler=_db_migrate)
     db.add_parser("stop", help="stop the embedded Postgres").set_defaults(handler=_db_stop)
-    db.add_parser("url", help="print the database URL").set_defaults(handler=_db_url)
+    url = db.add_parser("url", help="print the database URL (its password hidden)")
+    url.add_argument("--show-password", action="store_true", help="print the password too, e.g. for psql")
+    url.set_defaults(handler=_db_url)
 
     sub.add_parser("demo", help="run the nightly job against the bundled offline sites").set_defaults(
         handler=_demo
@@ -140,9 +144,10 @@ def _db_stop(args: argparse.Namespace, config: Config) -> int:
 
 
 def _db_url(args: argparse.Namespace, config: Config) -> int:
-    from pressmon.store import database_url
+    from pressmon.store import database_url, redact
 
-    print(database_url(config))
+    url = database_url(config)
+    print(url if args.show_password else redact(url))
     return 0
 
 
