@@ -175,9 +175,8 @@ def test_a_database_that_lost_its_database_level_grants_fails(db_url):
     assert "ALTER ROLE pressmon_reader IN DATABASE" in settings.fix
 
 
-def test_the_reader_confined_by_pg_hba_passes_on_the_embedded_postgres(tmp_path):
-    var_dir = tmp_path / "var"
-    with embedded_pressmon(var_dir):
+def test_the_reader_confined_by_pg_hba_passes_on_the_embedded_postgres():
+    with embedded_pressmon() as (var_dir, _):
         checks = doctor.run(Config(var_dir=var_dir), NOW)
     assert statuses(checks)["reader databases"] == "ok"
     assert (

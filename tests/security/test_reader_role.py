@@ -237,11 +237,10 @@ def test_migrations_apply_as_a_non_superuser_that_owns_the_database(pg_server):
 
 
 @pytest.fixture(scope="module")
-def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+def embedded_server() -> Iterator[tuple[Path, str]]:
     """pressmon's embedded Postgres under a var folder of its own, started and migrated: (var folder, URL)."""
-    var_dir = tmp_path_factory.mktemp("embedded") / "var"
-    with embedded_pressmon(var_dir) as url:
-        yield var_dir, url
+    with embedded_pressmon() as started:
+        yield started
 
 
 def test_the_embedded_reader_reads_the_pressmon_database(embedded_server):
