@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import uuid
 from datetime import date
@@ -28,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args, Config.from_env()) or 0
     except PressmonError as exc:
+        if args.verbose:
+            logging.getLogger("pressmon").info("pressmon %s failed", args.handler.__name__, exc_info=True)
         print(f"pressmon: {exc}", file=sys.stderr)
         return 1
 
@@ -44,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
         "migrate", help="apply pending migrations (and start the embedded Postgres if needed)"
     ).set_defaults(handler=_db_migrate)
     db.add_parser("stop", help="stop the embedded Postgres").set_defaults(handler=_db_stop)
-    db.add_parser("url", help="print the database URL").set_defaults(handler=_db_url)
+    url = db.add_parser("url", help="print the database URL (its password hidden)")
+    url.add_argument("--show-password", action="store_true", help="print the password too, e.g. for psql")
+    url.set_defaults(handler=_db_url)
 
     sub.add_parser("demo", help="run the nightly job against the bundled offline sites").set_defaults(
         handler=_demo
@@ -83,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     remove = subscribe.add_parser("remove", help="end a subscription by id, or all of an address")
     remove.add_argument("target", help="subscription id or email address")
     remove.set_defaults(handler=_subscribe_remove)
+
+    doctor = sub.add_parser(
+        "doctor", help="check the deployment: database, migrations, reader role, SMTP, sources"
+    )
+    doctor.add_argument("--json", action="store_true", help="one JSON object instead of one line per check")
+    doctor.set_defaults(handler=_doctor)
 
     retag = sub.add_parser("retag", help="tag the whole archive again (after a taxonomy change)")
     retag.add_argument(
@@ -135,9 +146,10 @@ def _db_stop(args: argparse.Namespace, config: Config) -> int:
 
 
 def _db_url(args: argparse.Namespace, config: Config) -> int:
-    from pressmon.store import database_url
+    from pressmon.store import database_url, redact
 
-    print(database_url(config))
+    url = database_url(config)
+    print(url if args.show_password else redact(url))
     return 0
 
 
@@ -214,7 +226,8 @@ def _subscribe_add(args: argparse.Namespace, config: Config) -> int:
     from pressmon.store import Store
 
     _, address = parseaddr(args.email)
-    if "@" not in address or address != args.email.strip():
+    # A line break in the address would become a header line of every digest sent to it.
+    if "@" not in address or address != args.email.strip() or re.search(r"[\x00-\x1f\x7f]", args.email):
         raise SubscriptionError(f"not an email address: {args.email!r}")
     with Store.open(config) as store:
         steps.prepare(store, config)
@@ -275,6 +288,19 @@ def _subscribe_remove(args: argparse.Namespace, config: Config) -> int:
         raise SubscriptionError(f"no active subscription {args.target!r}")
     print(f"removed {removed} subscription(s)")
     return 0
+
+
+def _doctor(args: argparse.Namespace, config: Config) -> int:
+    from pressmon import doctor
+
+    checks = doctor.run(config)
+    report = doctor.report(checks)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        for check in checks:
+            print(check.line())
+    return 0 if report["ok"] else 1
 
 
 def _retag(args: argparse.Namespace, config: Config) -> int:

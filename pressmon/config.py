@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pressmon.errors import ConfigError
+from pressmon.redaction import redact
 
 DEFAULT_USER_AGENT = "pressmon/0.1 (press-release monitoring; +{contact})"
 DEFAULT_CONTACT = "mailto:pressmon@localhost"
@@ -35,6 +37,7 @@ class Config:
         download_timeout: seconds before a request is given up.
         owed_retries: failed fetches of a detail page (over as many runs) before it is given up and reported.
         max_page_bytes: a page larger than this is refused while downloading and reported as too large.
+        connect_timeout: seconds before a Postgres server that does not answer is given up (0: wait forever).
     """
 
     database_url: str | None = None
@@ -51,6 +54,15 @@ class Config:
     download_timeout: float = 30.0
     owed_retries: int = 5
     max_page_bytes: int = 10 * 1024 * 1024
+    connect_timeout: int = 10
+
+    def __repr__(self) -> str:
+        # Configs end up in logs and tracebacks; the URLs carry passwords.
+        shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name in ("database_url", "smtp_url"):
+            if shown[name]:
+                shown[name] = redact(shown[name])
+        return f"Config({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
 
     @property
     def user_agent(self) -> str:
@@ -81,6 +93,7 @@ class Config:
             download_timeout=_float(env, "PRESSMON_DOWNLOAD_TIMEOUT", defaults.download_timeout),
             owed_retries=max(1, _int(env, "PRESSMON_OWED_RETRIES", defaults.owed_retries)),
             max_page_bytes=_int(env, "PRESSMON_MAX_PAGE_BYTES", defaults.max_page_bytes),
+            connect_timeout=_int(env, "PRESSMON_CONNECT_TIMEOUT", defaults.connect_timeout),
         )
 
 

@@ -12,7 +12,13 @@ class ConfigError(PressmonError):
 
 
 class DatabaseError(PressmonError):
-    """Postgres cannot be reached, started or migrated."""
+    """Postgres cannot be started or migrated, or refused a statement; `pgcode` is its SQLSTATE if it sent one."""
+
+    pgcode: str | None = None
+
+
+class DatabaseUnavailable(DatabaseError):
+    """Postgres cannot be reached, or the connection to it was lost: trying again later may succeed."""
 
 
 class MigrationError(DatabaseError):

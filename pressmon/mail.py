@@ -7,7 +7,7 @@ import re
 import smtplib
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.generator import BytesGenerator
 from email.message import EmailMessage
@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pressmon.errors import ConfigError, DeliveryError, DeliveryRefused
+from pressmon.redaction import HIDDEN
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 LEADING_DOT = re.compile(rb"^\.", re.M)
@@ -28,23 +29,36 @@ class SmtpTarget:
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     tls: str = "none"
     timeout: float = 30.0
 
     @classmethod
     def from_url(cls, url: str) -> SmtpTarget:
-        """Parse smtp://[user:password@]host[:port][?tls=none|starttls|ssl] (smtps:// means tls=ssl)."""
-        parts = urlsplit(url)
+        """Parse smtp://[user:password@]host[:port][?tls=none|starttls|ssl] (smtps:// means tls=ssl).
+
+        Errors never quote the URL: a malformed one may hold the password anywhere.
+        """
+        shape = (
+            "smtp://[user:password@]host[:port][?tls=none|starttls|ssl], "
+            "with / @ : ? # in the user or password percent-encoded"
+        )
+        parts = urlsplit(url.strip())
         if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
-            raise ConfigError(f"PRESSMON_SMTP_URL must look like smtp://host:port, got {url!r}")
+            raise ConfigError(f"PRESSMON_SMTP_URL must look like {shape}")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigError(
+                f"PRESSMON_SMTP_URL has no valid port (a number up to 65535): {shape}"
+            ) from None
         query = parse_qs(parts.query)
         tls = query.get("tls", ["ssl" if parts.scheme == "smtps" else "none"])[0]
         if tls not in {"none", "starttls", "ssl"}:
-            raise ConfigError(f"tls must be none, starttls or ssl, got {tls!r}")
+            raise ConfigError("PRESSMON_SMTP_URL: tls must be none, starttls or ssl")
         return cls(
             host=parts.hostname,
-            port=parts.port or (465 if tls == "ssl" else 25),
+            port=port or (465 if tls == "ssl" else 25),
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             tls=tls,
@@ -92,10 +106,27 @@ def send(
         in_data = False
         _expect(answer, (250,), "end of data", where)
     except (OSError, smtplib.SMTPException) as exc:
-        raise DeliveryError(f"{where} did not take the message: {exc}") from exc
+        raise DeliveryError(f"{where} did not take the message: {_reason(exc, target)}") from exc
     finally:
         if client is not None:
             _close(client, politely=not in_data)
+
+
+def probe(target: SmtpTarget) -> None:
+    """Connect, greet, STARTTLS and log in as configured, then QUIT without sending anything.
+
+    Raises:
+        DeliveryError: saying which server refused and why.
+    """
+    try:
+        _close(_open(target), politely=True)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(f"SMTP {target.host}:{target.port}: {_reason(exc, target)}") from exc
+
+
+def _reason(exc: BaseException, target: SmtpTarget) -> str:
+    reason = str(exc) or type(exc).__name__
+    return reason.replace(target.password, HIDDEN) if target.password else reason
 
 
 def _open(target: SmtpTarget) -> smtplib.SMTP:

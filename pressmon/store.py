@@ -17,7 +17,8 @@ import psycopg2
 import psycopg2.extras
 
 from pressmon.config import Config
-from pressmon.errors import DatabaseError, MigrationError
+from pressmon.errors import DatabaseError, DatabaseUnavailable, MigrationError
+from pressmon.redaction import redact, scrub
 
 log = logging.getLogger(__name__)
 
@@ -39,28 +40,97 @@ def database_url(config: Config) -> str:
     return embedded.ensure_running(config.var_dir)
 
 
-def connect(url: str) -> psycopg2.extensions.connection:
-    """Open a connection, turning driver errors into a DatabaseError that names the server."""
+def connect(url: str, connect_timeout: int = Config.connect_timeout) -> Connection:
+    """Open a connection that gives up after connect_timeout seconds; driver errors become DatabaseErrors."""
+    server = server_label(url)
     try:
-        conn = psycopg2.connect(url, application_name="pressmon")
-    except psycopg2.OperationalError as exc:
-        raise DatabaseError(f"cannot connect to Postgres at {redact(url)}: {exc}".strip()) from exc
-    conn.set_client_encoding("UTF8")
+        conn = psycopg2.connect(
+            url, application_name="pressmon", connect_timeout=connect_timeout, connection_factory=Connection
+        )
+        conn.set_client_encoding("UTF8")
+    except psycopg2.Error as exc:
+        # libpq quotes a malformed URL whole, password and all: the message is scrubbed and not chained.
+        raise database_error(exc, server, url, connecting=True) from None
+    conn.server = server
     return conn
 
 
-def as_role(url: str, role: str) -> str:
-    """Return the same server and database as another role, without a password (e.g. pressmon_reader)."""
-    from urllib.parse import urlsplit, urlunsplit
+class Connection(psycopg2.extensions.connection):
+    """A connection whose `with conn:` blocks (every transaction pressmon runs) raise DatabaseError.
+
+    Code inside a block may still catch a driver error itself (a savepoint around one page, say); only what
+    escapes the block, or ending it (commit, rollback), is translated.
+    """
+
+    server = "Postgres"
+
+    def __enter__(self) -> Connection:
+        try:
+            return super().__enter__()
+        except psycopg2.Error as exc:
+            raise database_error(exc, self.server) from exc
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        try:
+            super().__exit__(exc_type, exc, tb)
+        except psycopg2.Error as ending:
+            if exc is None:
+                raise database_error(ending, self.server) from ending
+            if not isinstance(exc, psycopg2.Error):
+                return False  # the error that made the block fail is the news, not the failed rollback
+        if isinstance(exc, psycopg2.Error):
+            raise database_error(exc, self.server) from exc
+        return False
+
+
+def database_error(
+    exc: psycopg2.Error, server: str, url: str | None = None, *, connecting: bool = False
+) -> DatabaseError:
+    """Turn a driver error into pressmon's own, with one line that names the server and never a password."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    message = scrub(lines[0] if lines else type(exc).__name__, url)
+    if connecting and isinstance(exc, psycopg2.ProgrammingError):
+        error: DatabaseError = DatabaseError(f"not a valid Postgres URL ({server}): {message}")
+    elif connecting:
+        error = DatabaseUnavailable(f"cannot connect to Postgres at {server}: {message}")
+    elif _connection_lost(exc):
+        error = DatabaseUnavailable(f"lost the connection to Postgres at {server}: {message}")
+    else:
+        error = DatabaseError(f"Postgres at {server}: {message} (SQLSTATE {exc.pgcode or 'none'})")
+    error.pgcode = exc.pgcode
+    return error
+
+
+def _connection_lost(exc: psycopg2.Error) -> bool:
+    if isinstance(exc, psycopg2.InterfaceError):
+        return True
+    if not isinstance(exc, psycopg2.OperationalError):
+        return False
+    # No SQLSTATE: libpq lost the socket. 08: connection exception; 53: out of resources; 57P0x: shutdown.
+    return exc.pgcode is None or exc.pgcode[:2] in {"08", "53"} or exc.pgcode in {"57P01", "57P02", "57P03"}
+
+
+def server_label(url: str) -> str:
+    """Name a URL's server and database for messages (host:port/dbname), never its password."""
+    try:
+        params = psycopg2.extensions.parse_dsn(url)
+    except psycopg2.Error:
+        return redact(url)
+    host = params.get("host") or params.get("hostaddr") or "local socket"
+    return f"{host}:{params.get('port') or 5432}/{params.get('dbname') or params.get('user') or ''}"
+
+
+def as_role(url: str, role: str, database: str | None = None) -> str:
+    """Return the same server (and database, unless another is named) as another role, without a password."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
     parts = urlsplit(url)
     host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, f"{role}@{host}", parts.path, parts.query, ""))
-
-
-def redact(url: str) -> str:
-    """Hide the password of a libpq URL."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    path = f"/{database}" if database else parts.path
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query) if k not in {"password", "passfile"}], safe="/:"
+    )
+    return urlunsplit((parts.scheme, f"{role}@{host}", path, query, ""))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -148,7 +218,7 @@ class Store:
     @classmethod
     def open(cls, config: Config) -> Store:
         """Connect to the configured database (starting the embedded one if needed)."""
-        return cls(connect(database_url(config)))
+        return cls(connect(database_url(config), config.connect_timeout))
 
     def close(self) -> None:
         self.conn.close()
