@@ -16,7 +16,13 @@ from parsers.dates import date_in_url, find_date, parse_iso_like
 from parsers.decode import Decoded, decode_html
 from parsers.normalize import comparison_key, paragraph_keys
 
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Controls other than tab and line breaks, and lone surrogates: Postgres `text` refuses NUL, UTF-8 cannot
+# encode a surrogate, and lxml stops reading a string at the first one. Entities (`&#1;`) bring controls
+# back after parsing, so text and attribute values are cleaned again on the way out.
+UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# In text, U+FFFD left by a lossy decoding goes too; in a URL, tabs and line breaks go (as browsers drop them).
+TEXT_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffd]")
+URL_JUNK = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 SPACES = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
 SENTENCE_MARKS = re.compile(r"[。！？；，、]")
 HANZI = re.compile(r"[\u4e00-\u9fff]")
@@ -27,7 +33,6 @@ CJK_GAP = re.compile(
 )
 MAX_HEADINGS = 50
 MAX_LINES = 20_000
-DROP_XPATH = "//*[" + " or ".join(f"self::{tag}" for tag in vocab.DROP_TAGS) + "]"
 TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|\s[-—–]\s|--|——|(?<!\d)[-—–](?!\d))\s*")
 
 
@@ -136,15 +141,16 @@ def extract(
 ) -> Extraction:
     """Extract the release of an HTML page given as text."""
     deadline = time.monotonic() + options.max_seconds
-    html = CONTROL_CHARS.sub("", html[: options.max_chars])
+    html = UNSAFE_CHARS.sub("", html[: options.max_chars])
     if not html.strip():
         raise NotAnArticle("empty page")
     root = _parse(html)
     meta = _meta(root)
     page_title = _text(root.find(".//title"))
     page_text = _text(root.find("body"))  # before furniture is dropped: some templates date pages in a footer
-    for bad in root.xpath(DROP_XPATH):
-        bad.drop_tree()
+    # Not drop_tree(): it re-sets the neighbour's text through lxml's API, which refuses the control
+    # characters an entity such as `&#1;` put there; strip_elements moves the nodes as they are.
+    lxml.etree.strip_elements(root, *vocab.DROP_TAGS, with_tail=False)
     _check(deadline)
 
     title = _title(root, meta, page_title)
@@ -212,15 +218,15 @@ def _text(node: lxml.html.HtmlElement | None) -> str:
 
 
 def tidy(text: str) -> str:
-    """Collapse whitespace, drop line breaks of the HTML source inside Chinese text and U+FFFD left in pages."""
-    return SPACES.sub(" ", CJK_GAP.sub("", text.replace("\ufffd", ""))).strip()
+    """Collapse whitespace, drop line breaks of the HTML source inside Chinese text, controls and U+FFFD."""
+    return SPACES.sub(" ", CJK_GAP.sub("", TEXT_JUNK.sub("", text))).strip()
 
 
 def _meta(root: lxml.html.HtmlElement) -> dict[str, str]:
     meta: dict[str, str] = {}
     for node in root.iter("meta"):
         key = (node.get("name") or node.get("property") or node.get("itemprop") or "").strip().lower()
-        value = SPACES.sub(" ", node.get("content") or "").strip()
+        value = tidy(node.get("content") or "")
         if key and value and key not in meta:
             meta[key] = value
     return meta
@@ -437,7 +443,7 @@ def _preamble(root: lxml.html.HtmlElement, container: lxml.html.HtmlElement) -> 
                 parts.append(node.tail)
         if len(parts) > 4000:
             parts = parts[-2000:]
-    return SPACES.sub(" ", " ".join(parts))[-800:]
+    return SPACES.sub(" ", TEXT_JUNK.sub("", " ".join(parts)))[-800:]
 
 
 # -- fields ---------------------------------------------------------------------------------------------
@@ -504,14 +510,14 @@ def _attachments(container: lxml.html.HtmlElement, url: str | None) -> list[Atta
         scope = parent
     found: dict[str, Attachment] = {}
     for link in scope.iter("a"):
-        href = (link.get("href") or "").strip()
+        href = URL_JUNK.sub("", link.get("href") or "").strip()
         if not href or not vocab.ATTACHMENT_SUFFIX.search(href):
             continue
         try:
             absolute = urljoin(url, href) if url else href
         except ValueError:  # a malformed link (bad IPv6 host) is not an attachment
             continue
-        name = _text(link) or link.get("title") or href.rsplit("/", 1)[-1]
+        name = _text(link) or tidy(link.get("title") or "") or href.rsplit("/", 1)[-1]
         found.setdefault(absolute, Attachment(absolute, name))
     return list(found.values())
 
