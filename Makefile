@@ -43,3 +43,9 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The large fuzz run of decode and extract (docs/quality.md); `make test` runs 10,000 pages. `-p` reads the
+# settings before tests/conftest.py clears the PRESSMON_* variables it does not know.
+FUZZ_EXAMPLES ?= 100000
+fuzz: $(STAMP)
+	PRESSMON_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -p tests.parsers.fuzzing -q tests/parsers/test_fuzz.py

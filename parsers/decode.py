@@ -25,9 +25,44 @@ ENCODING_ALIASES = {
     "utf8": "utf-8",
     "unicode": "utf-8",
 }
+# The encodings of the WHATWG Encoding Standard, as Python names them (and the CJK supersets Python has).
+# A label naming any other Python codec (unicode_escape, utf-7, punycode, cp037...) is ignored, as browsers
+# ignore it: those codecs turn ordinary bytes into NULs, lone surrogates or control characters.
+WEB_ENCODINGS = frozenset(
+    {
+        "utf-8",
+        "utf-16",
+        "utf-16-le",
+        "utf-16-be",
+        "gb18030",
+        "big5hkscs",
+        "euc-jp",
+        "iso2022-jp",
+        "shift-jis",
+        "cp932",
+        "euc-kr",
+        "cp949",
+        "cp866",
+        "koi8-r",
+        "koi8-u",
+        "mac-roman",
+        "mac-cyrillic",
+        "cp874",
+        *(f"cp{n}" for n in range(1250, 1259)),
+        *(f"iso8859-{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16)),
+        "ascii",
+    }
+)
 # Fallbacks tried, in order, when nothing declared decodes cleanly.
 FALLBACKS = ("utf-8", "gb18030", "big5hkscs")
+LABEL = re.compile(r"[a-z0-9][a-z0-9._:-]{0,39}")
 CHARSET_IN_CONTENT_TYPE = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+# Where a page declares its charset: an XML declaration at the very start, or a <meta> in the first bytes.
+# Each tag is scanned at most once and a bounded length, so a page of a million unclosed `<meta` stays linear.
+XML_DECLARATION = re.compile(rb"\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([^\"'>]{0,64})", re.I)
+META_TAG = re.compile(rb"<\s*meta\b[^>]{0,1024}", re.I)
+CHARSET_IN_META = re.compile(rb"charset\s*=\s*[\"']?\s*([^\s\"'>;/]{0,64})", re.I)
+META_SCAN_BYTES = 32_768
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # UTF-8 read as Latin-1/cp1252: a lead byte shown as À-ï followed by continuation bytes shown as €-¿.
 LATIN1_MOJIBAKE = re.compile(r"[\u00c2-\u00ef][\u0080-\u00bf\u2018-\u203a\u20ac\u0152-\u0178]")
@@ -57,10 +92,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
     if bom_encoding:
         return Decoded(data.decode(bom_encoding, errors="replace"), bom_encoding, "bom")
 
-    declared = [
-        (_charset_of(content_type), "header"),
-        (_normalise(EncodingDetector.find_declared_encoding(body, is_html=True)), "meta"),
-    ]
+    declared = [(_charset_of(content_type), "header"), (_normalise(declared_in_page(body)), "meta")]
     utf8_text = _strict(body, "utf-8")
     # Valid multi-byte UTF-8 is almost never an accident, so it beats a legacy label that contradicts it.
     if utf8_text is not None and not utf8_text.isascii() and not looks_mojibake(utf8_text):
@@ -76,10 +108,29 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
         text = utf8_text if encoding == "utf-8" else _strict(body, encoding)
         if text is not None and not looks_mojibake(text):
             return Decoded(text, encoding, encoding)
+    # A few corrupt bytes in a page that says what it is in (or in UTF-8, which garbage rarely passes for)
+    # are more likely than a page in some other encoding a detector might guess from them.
+    lossy = [enc for enc, _ in declared if enc] + ["utf-8"]
+    for encoding in dict.fromkeys(lossy):
+        if (text := _lossy(body, encoding)) is not None:
+            return Decoded(text, encoding, "lossy")
     detected = _detect(body)
     if detected is not None:
         return detected
+    for encoding in FALLBACKS[1:]:
+        if (text := _lossy(body, encoding)) is not None:
+            return Decoded(text, encoding, "lossy")
     return Decoded(body.decode("utf-8", errors="replace"), "utf-8", "lossy")
+
+
+def declared_in_page(body: bytes) -> str | None:
+    """Return the charset label the page itself declares, as written, or None."""
+    if match := XML_DECLARATION.match(body, 0, 1024):
+        return match.group(1).decode("ascii", "replace")
+    for tag in META_TAG.finditer(body, 0, META_SCAN_BYTES):
+        if match := CHARSET_IN_META.search(tag.group()):
+            return match.group(1).decode("ascii", "replace")
+    return None
 
 
 def declared_as(declared: list[tuple[str | None, str]], encoding: str) -> str | None:
@@ -103,6 +154,14 @@ def looks_mojibake(text: str) -> bool:
     return share < COMMON_CJK_FLOOR
 
 
+def _lossy(body: bytes, encoding: str) -> str | None:
+    """Decode with bad bytes replaced, if they are few and what is left reads as text."""
+    text = body.decode(encoding, errors="replace")
+    if text.count("\ufffd") > max(3, len(text) // 1000) or looks_mojibake(text):
+        return None
+    return text
+
+
 def _strict(body: bytes, encoding: str) -> str | None:
     try:
         return body.decode(encoding)
@@ -117,7 +176,7 @@ def _strict(body: bytes, encoding: str) -> str | None:
             except UnicodeDecodeError:
                 return None
         return None
-    except (UnicodeError, LookupError):  # e.g. the "undefined" codec some templates name
+    except UnicodeError:
         return None
 
 
@@ -129,15 +188,19 @@ def _charset_of(content_type: str | None) -> str | None:
 
 
 def _normalise(label: str | None) -> str | None:
+    """Return the codec a charset label names, or None if it names no web encoding."""
     if not label:
         return None
     label = label.strip().lower()
+    if not LABEL.fullmatch(label):  # a NUL or a stray quote in the label: codecs.lookup would raise
+        return None
     label = ENCODING_ALIASES.get(label, label)
     try:
         name = codecs.lookup(label).name
-    except (UnicodeError, LookupError):  # e.g. the "undefined" codec some templates name
+    except LookupError:
         return None
-    return ENCODING_ALIASES.get(name, name.replace("_", "-"))
+    name = ENCODING_ALIASES.get(name, name.replace("_", "-"))
+    return name if name in WEB_ENCODINGS else None
 
 
 def _detect(body: bytes) -> Decoded | None:
@@ -146,7 +209,9 @@ def _detect(body: bytes) -> Decoded | None:
     best = from_bytes(body[:200_000]).best()
     if best is None:
         return None
-    encoding = _normalise(best.encoding) or best.encoding
+    encoding = _normalise(best.encoding)
+    if encoding is None:
+        return None
     text = _strict(body, encoding)
     if text is None or looks_mojibake(text):
         return None

@@ -16,7 +16,13 @@ from parsers.dates import date_in_url, find_date, parse_iso_like
 from parsers.decode import Decoded, decode_html
 from parsers.normalize import comparison_key, paragraph_keys
 
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Controls other than tab and line breaks, and lone surrogates: Postgres `text` refuses NUL, UTF-8 cannot
+# encode a surrogate, and lxml stops reading a string at the first one. Entities (`&#1;`) bring controls
+# back after parsing, so text and attribute values are cleaned again on the way out.
+UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# In text, U+FFFD left by a lossy decoding goes too; in a URL, tabs and line breaks go (as browsers drop them).
+TEXT_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffd]")
+URL_JUNK = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 SPACES = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
 SENTENCE_MARKS = re.compile(r"[。！？；，、]")
 HANZI = re.compile(r"[\u4e00-\u9fff]")
@@ -27,7 +33,6 @@ CJK_GAP = re.compile(
 )
 MAX_HEADINGS = 50
 MAX_LINES = 20_000
-DROP_XPATH = "//*[" + " or ".join(f"self::{tag}" for tag in vocab.DROP_TAGS) + "]"
 TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|\s[-—–]\s|--|——|(?<!\d)[-—–](?!\d))\s*")
 
 
@@ -49,6 +54,8 @@ class ExtractOptions:
 
     max_chars: int = 3_000_000
     max_seconds: float = 5.0
+    # Fifty times the longest transcript seen; it also bounds each pass over the body within the time cap.
+    max_body_chars: int = 500_000
     min_body_chars: int = 60
     min_sentence_marks: int = 2
     max_link_density: float = 0.5
@@ -123,8 +130,10 @@ def extract_page(
         NotAnArticle: a list, home or empty page.
         ExtractionTimeout: the page exceeded the time cap.
     """
+    deadline = time.monotonic() + options.max_seconds
     decoded = decode_html(body[: options.max_chars * 4], content_type)
-    return extract(decoded.text, url, options, decoded=decoded)
+    _check(deadline)
+    return _extract(decoded.text, url, options, decoded, deadline)
 
 
 def extract(
@@ -135,31 +144,39 @@ def extract(
     decoded: Decoded | None = None,
 ) -> Extraction:
     """Extract the release of an HTML page given as text."""
-    deadline = time.monotonic() + options.max_seconds
-    html = CONTROL_CHARS.sub("", html[: options.max_chars])
+    return _extract(html, url, options, decoded, time.monotonic() + options.max_seconds)
+
+
+def _extract(
+    html: str, url: str | None, options: ExtractOptions, decoded: Decoded | None, deadline: float
+) -> Extraction:
+    html = UNSAFE_CHARS.sub("", html[: options.max_chars])
     if not html.strip():
         raise NotAnArticle("empty page")
     root = _parse(html)
     meta = _meta(root)
     page_title = _text(root.find(".//title"))
     page_text = _text(root.find("body"))  # before furniture is dropped: some templates date pages in a footer
-    for bad in root.xpath(DROP_XPATH):
-        bad.drop_tree()
+    # Not drop_tree(): it re-sets the neighbour's text through lxml's API, which refuses the control
+    # characters an entity such as `&#1;` put there; strip_elements moves the nodes as they are.
+    lxml.etree.strip_elements(root, *vocab.DROP_TAGS, with_tail=False)
     _check(deadline)
 
-    title = _title(root, meta, page_title)
+    title = _title(root, meta, page_title, deadline)
     container, method = _container(root, options, deadline)
     if container is None:
         raise NotAnArticle("no block of article text on the page")
-    attachments = _attachments(container, url)
-    lines = _lines(container, deadline)
-    _check(deadline)
+    attachments = _attachments(container, url, deadline)
+    lines, cut = _cut(_lines(container, deadline), options.max_body_chars)
     preamble = _preamble(root, container)
+    _check(deadline)
 
     container_text = _text(container)
     publisher = _publisher(meta, (preamble, container_text[:300], container_text[-300:]))
-    published = _published(meta, root, preamble, lines, url, page_text)
-    paragraphs = _clean(lines, title)
+    _check(deadline)
+    published = _published(meta, root, preamble, lines, url, page_text, deadline)
+    _check(deadline)
+    paragraphs = _clean(lines, title, deadline)
     _check(deadline)
     body_chars = sum(len(p) for p in paragraphs)
     if (
@@ -170,6 +187,11 @@ def extract(
     if not title:
         raise NotAnArticle("no title")
     publisher = publisher or _conference_host(paragraphs)
+    warnings = []
+    if decoded and decoded.method == "lossy":
+        warnings.append("bytes decoded lossily: no encoding fitted")
+    if cut:
+        warnings.append(f"body cut at {options.max_body_chars} characters")
     return Extraction(
         title=title,
         published_at=published,
@@ -180,9 +202,7 @@ def extract(
         column=_first_meta(meta, vocab.META_COLUMN),
         method=method,
         encoding=decoded.encoding if decoded else None,
-        warnings=("bytes decoded lossily: no encoding fitted",)
-        if decoded and decoded.method == "lossy"
-        else (),
+        warnings=tuple(warnings),
     )
 
 
@@ -201,6 +221,8 @@ def _parse(html: str) -> lxml.html.HtmlElement:
 
 
 def _check(deadline: float) -> None:
+    # Called between steps and in every loop over nodes, links or matches: one iteration can cost a pass
+    # over the page's text, and a page can hold thousands of them (nested containers, labels, links).
     if time.monotonic() > deadline:
         raise ExtractionTimeout("page took longer than the extraction time cap")
 
@@ -212,15 +234,15 @@ def _text(node: lxml.html.HtmlElement | None) -> str:
 
 
 def tidy(text: str) -> str:
-    """Collapse whitespace, drop line breaks of the HTML source inside Chinese text and U+FFFD left in pages."""
-    return SPACES.sub(" ", CJK_GAP.sub("", text.replace("\ufffd", ""))).strip()
+    """Collapse whitespace, drop line breaks of the HTML source inside Chinese text, controls and U+FFFD."""
+    return SPACES.sub(" ", CJK_GAP.sub("", TEXT_JUNK.sub("", text))).strip()
 
 
 def _meta(root: lxml.html.HtmlElement) -> dict[str, str]:
     meta: dict[str, str] = {}
     for node in root.iter("meta"):
         key = (node.get("name") or node.get("property") or node.get("itemprop") or "").strip().lower()
-        value = SPACES.sub(" ", node.get("content") or "").strip()
+        value = tidy(node.get("content") or "")
         if key and value and key not in meta:
             meta[key] = value
     return meta
@@ -233,12 +255,14 @@ def _first_meta(meta: dict[str, str], keys: tuple[str, ...]) -> str | None:
 # -- title ----------------------------------------------------------------------------------------------
 
 
-def _title(root: lxml.html.HtmlElement, meta: dict[str, str], page_title: str) -> str:
+def _title(root: lxml.html.HtmlElement, meta: dict[str, str], page_title: str, deadline: float) -> str:
     """Pick the headline: a heading the <title> confirms, else the CMS meta title, else the <title>."""
     page_key = comparison_key(page_title)
     headings = []
     for xpath in vocab.TITLE_XPATHS:
+        _check(deadline)
         for node in root.xpath(xpath)[:MAX_HEADINGS]:
+            _check(deadline)
             text = _text(node)
             if 4 <= len(text) <= 200 and len(node.xpath(".//a")) <= 1:
                 headings.append(text)
@@ -272,7 +296,9 @@ def _container(
     root: lxml.html.HtmlElement, options: ExtractOptions, deadline: float
 ) -> tuple[lxml.html.HtmlElement | None, str]:
     for xpath in vocab.BODY_XPATHS:
+        _check(deadline)
         for node in root.xpath(xpath):
+            _check(deadline)
             text = _own_text_length(node)
             if text >= options.min_body_chars and _link_density(node) <= options.max_link_density:
                 return node, f"container {xpath}"
@@ -282,7 +308,12 @@ def _container(
 
 
 def _own_text_length(node: lxml.html.HtmlElement) -> int:
-    return len(HANZI.findall(node.text_content()))
+    return _hanzi_count(node.text_content())
+
+
+def _hanzi_count(text: str) -> int:
+    # Not len(findall()): on a page of millions of characters, that list alone takes a second.
+    return len(text) - len(HANZI.sub("", text))
 
 
 def _link_density(node: lxml.html.HtmlElement) -> float:
@@ -298,9 +329,8 @@ def _densest(
 ) -> lxml.html.HtmlElement | None:
     """Score text blocks by length and punctuation, credit parents (readability's idea), pick the best."""
     scores: dict[lxml.html.HtmlElement, float] = {}
-    for count, node in enumerate(root.iter("p", "div", "td", "section", "article", "span", "font", "li")):
-        if count % 500 == 0:
-            _check(deadline)
+    for node in root.iter("p", "div", "td", "section", "article", "span", "font", "li"):
+        _check(deadline)
         own = _direct_text(node)
         if len(own) < 20:
             continue
@@ -324,6 +354,7 @@ def _densest(
     for node, score in scores.items():
         if node.tag in {"html", "body"}:
             continue
+        _check(deadline)
         adjusted = score * (1 - _link_density(node))
         if adjusted > best_score:
             best, best_score = node, adjusted
@@ -342,7 +373,7 @@ def _direct_text(node: lxml.html.HtmlElement) -> str:
 def _is_noise(node: lxml.html.HtmlElement) -> bool:
     attrs = f"{node.get('class', '')} {node.get('id', '')}"
     if attrs.strip() and vocab.NOISE_ATTR.search(attrs):
-        return len(HANZI.findall(node.text_content())) < 400 or _link_density(node) > 0.5
+        return _hanzi_count(node.text_content()) < 400 or _link_density(node) > 0.5
     style = (node.get("style") or "").replace(" ", "").lower()
     return "display:none" in style or "visibility:hidden" in style
 
@@ -361,6 +392,7 @@ def _lines(container: lxml.html.HtmlElement, deadline: float) -> list[str]:
     def walk(node: lxml.html.HtmlElement) -> None:
         if not isinstance(node.tag, str):
             return
+        _check(deadline)
         if node is not container and _is_noise(node):
             flush()
             return
@@ -382,27 +414,46 @@ def _lines(container: lxml.html.HtmlElement, deadline: float) -> list[str]:
     return lines[:MAX_LINES]
 
 
-def _clean(lines: list[str], title: str) -> list[str]:
+def _cut(lines: list[str], max_chars: int) -> tuple[list[str], bool]:
+    """Keep the lines up to max_chars characters in all, line breaks between them included; tell if any were cut."""
+    total = 0
+    for n, line in enumerate(lines):
+        if total + len(line) > max_chars:
+            rest = [*lines[:n], line[: max_chars - total].strip()]
+            return [line for line in rest if line], True
+        total += len(line) + 1
+    return lines, False
+
+
+def _clean(lines: list[str], title: str, deadline: float) -> list[str]:
     """Drop furniture lines and the repeated title, and collapse blocks the page repeats."""
+    lines = [line for line in lines if not vocab.NOISE_LINES.match(line)]
+    _check(deadline)
+    # Lines hold no line breaks (tidy collapsed them), so the keys of all of them come in one pass.
+    keys = paragraph_keys("\n".join(lines)) if lines else []
+    _check(deadline)
     title_key = comparison_key(title)
-    kept = []
-    for line in lines:
-        if vocab.NOISE_LINES.match(line):
-            continue
-        if not kept and title_key and comparison_key(line) == title_key:
-            continue
-        kept.append(line)
-    return collapse_repeats(kept)
+    skip = 0
+    while title_key and skip < len(keys) and keys[skip] == title_key:
+        skip += 1
+    return collapse_repeats(lines[skip:], keys=keys[skip:])
 
 
 def collapse_repeats(
-    paragraphs: list[str], min_run: int = 3, min_run_chars: int = 200, min_single: int = 50
+    paragraphs: list[str],
+    min_run: int = 3,
+    min_run_chars: int = 200,
+    min_single: int = 50,
+    *,
+    keys: list[str] | None = None,
 ) -> list[str]:
     """Keep the first copy of any run of paragraphs the page repeats, and of any long paragraph repeated alone.
 
     Short lines that recur naturally in a transcript ("谢谢。") survive unless they sit inside a repeated run.
+    `keys`, if given, are the paragraphs' comparison keys, already computed.
     """
-    keys = paragraph_keys("\n".join(paragraphs)) if paragraphs else []
+    if keys is None:
+        keys = paragraph_keys("\n".join(paragraphs)) if paragraphs else []
     first_at: dict[str, int] = {}
     drop = [False] * len(paragraphs)
     i = 0
@@ -433,11 +484,11 @@ def _preamble(root: lxml.html.HtmlElement, container: lxml.html.HtmlElement) -> 
         if isinstance(node.tag, str):
             if node.text:
                 parts.append(node.text)
-            if node.tail and not any(anc is container for anc in node.iterancestors()):
+            if node.tail:  # nodes before the container in document order are never inside it
                 parts.append(node.tail)
         if len(parts) > 4000:
             parts = parts[-2000:]
-    return SPACES.sub(" ", " ".join(parts))[-800:]
+    return SPACES.sub(" ", TEXT_JUNK.sub("", " ".join(parts)))[-800:]
 
 
 # -- fields ---------------------------------------------------------------------------------------------
@@ -469,6 +520,7 @@ def _published(
     lines: list[str],
     url: str | None,
     page_text: str,
+    deadline: float,
 ) -> date | None:
     for key in vocab.META_DATE:
         if meta.get(key) and (parsed := parse_iso_like(meta[key])):
@@ -477,24 +529,25 @@ def _published(
         if (value := node.get("datetime")) and (parsed := parse_iso_like(value)):
             return parsed
     for text in (preamble, *lines[:3]):
-        if parsed := _labelled_date(text, vocab.DATE_LABEL):
+        if parsed := _labelled_date(text, vocab.DATE_LABEL, deadline):
             return parsed
     if parsed := date_in_url(url):
         return parsed
     # A publication label anywhere on the page (some templates put it under the body).
-    if parsed := _labelled_date(page_text, vocab.STRICT_DATE_LABEL):
+    if parsed := _labelled_date(page_text, vocab.STRICT_DATE_LABEL, deadline):
         return parsed
     return find_date(preamble[-300:])
 
 
-def _labelled_date(text: str, label: re.Pattern[str]) -> date | None:
+def _labelled_date(text: str, label: re.Pattern[str], deadline: float) -> date | None:
     for match in label.finditer(text):
+        _check(deadline)
         if parsed := find_date(text[match.end() : match.end() + 40]):
             return parsed
     return None
 
 
-def _attachments(container: lxml.html.HtmlElement, url: str | None) -> list[Attachment]:
+def _attachments(container: lxml.html.HtmlElement, url: str | None, deadline: float) -> list[Attachment]:
     """Return document links of the article: in the body or in a block beside it."""
     scope = container
     for _ in range(3):
@@ -504,14 +557,15 @@ def _attachments(container: lxml.html.HtmlElement, url: str | None) -> list[Atta
         scope = parent
     found: dict[str, Attachment] = {}
     for link in scope.iter("a"):
-        href = (link.get("href") or "").strip()
+        _check(deadline)
+        href = URL_JUNK.sub("", link.get("href") or "").strip()
         if not href or not vocab.ATTACHMENT_SUFFIX.search(href):
             continue
         try:
             absolute = urljoin(url, href) if url else href
         except ValueError:  # a malformed link (bad IPv6 host) is not an attachment
             continue
-        name = _text(link) or link.get("title") or href.rsplit("/", 1)[-1]
+        name = _text(link) or tidy(link.get("title") or "") or href.rsplit("/", 1)[-1]
         found.setdefault(absolute, Attachment(absolute, name))
     return list(found.values())
 

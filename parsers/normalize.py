@@ -53,9 +53,18 @@ def comparison_key(text: str) -> str:
 
 
 def paragraph_keys(text: str) -> list[str]:
-    """Return the comparison key of each line of text, normalising the whole text in one pass."""
+    """Return the comparison key of each line of text, normalising the whole text in one pass.
+
+    There is exactly one key per line, even where a volatile bit runs across a line break.
+    """
     text = unicodedata.normalize("NFKC", text)
     text = PINYIN_GLOSS.sub("", text)
     text = to_simplified(text)
-    text = VOLATILE.sub(" ", text)
+    text = VOLATILE.sub(_blank_keeping_line_breaks, text)
     return [NON_WORD.sub("", line).lower() for line in text.split("\n")]
+
+
+def _blank_keeping_line_breaks(match: re.Match[str]) -> str:
+    # "阅读" ending one paragraph and "5" starting the next is a match: dropping its line break would merge
+    # the two paragraphs' keys, and the joined key (the fingerprint's input) is the same either way.
+    return " " + "\n" * match.group().count("\n")
