@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-extract bench-dedup bench-process lock clean stop
+.PHONY: demo test lint bench bench-extract bench-dedup bench-process lock clean stop fuzz faults
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

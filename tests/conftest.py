@@ -33,7 +33,14 @@ os.environ.setdefault("PRESSMON_TASK_RETRIES", "0")
 for _key in [
     k
     for k in os.environ
-    if k.startswith("PRESSMON_") and k not in {"PRESSMON_TASK_RETRIES", "PRESSMON_TEST_DATABASE_URL"}
+    if k.startswith("PRESSMON_")
+    and k
+    not in {
+        "PRESSMON_TASK_RETRIES",
+        "PRESSMON_TEST_DATABASE_URL",
+        "PRESSMON_FUZZ_EXAMPLES",
+        "PRESSMON_CORPUS_DIR",
+    }
 ]:
     del os.environ[_key]
 
