@@ -4,24 +4,38 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-extract bench-dedup bench-process lock clean stop
+.PHONY: demo test lint bench bench-extract bench-dedup bench-process bench-search lock clean stop system-packages screenshots
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,bench]"
 	@touch $(STAMP)
 
-demo: $(STAMP)
+# Debian packages: a CJK font for the charts (fonts-wqy-microhei) and the browser the rendering tests drive
+# (chromium). Installed only when missing; needs root (or sudo) and apt, as on CI.
+SYSTEM_PACKAGES := chromium fonts-wqy-microhei
+system-packages:
+	@if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh family 2>/dev/null | grep -qi .; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "install Chromium and a CJK font (e.g. WenQuanYi Micro Hei or Noto Sans CJK SC) with your package manager"; exit 1; fi; \
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES)
+
+demo: $(STAMP) system-packages
 	$(BIN)/pressmon demo
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest -q
+
+# The screenshots in docs/screenshots: the weekly report and a digest of the demo data, in headless Chromium.
+screenshots: $(STAMP) system-packages
+	$(BIN)/python -m tests.render.screenshots docs/screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: bench-extract bench-dedup bench-process
+bench: bench-extract bench-dedup bench-process bench-search
 
 bench-extract: $(STAMP)
 	$(BIN)/python -m benchmarks.extract
@@ -31,6 +45,9 @@ bench-dedup: $(STAMP)
 
 bench-process: $(STAMP)
 	$(BIN)/python -m benchmarks.process
+
+bench-search: $(STAMP)
+	$(BIN)/python -m benchmarks.search
 
 stop: $(STAMP)
 	$(BIN)/pressmon db stop
