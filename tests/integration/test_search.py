@@ -116,12 +116,14 @@ def test_max_results_keeps_the_best(reader):
 def test_search_uses_its_index_when_the_reader_calls_it(reader):
     # 46 releases fit in a few pages, where a scan is cheaper: ask whether the index can serve the query at all.
     rows(reader, "SET enable_seqscan = off")
+    rows(reader, "SET enable_indexscan = off")
     plan = "\n".join(
         r["QUERY PLAN"] for r in rows(reader, "EXPLAIN SELECT * FROM reporting.search('人形机器人 产业')")
     )
     assert "releases_search_grams" in plan, plan
     assert "Function Scan" not in plan, "search() must be inlined, so outer conditions and the index apply"
     rows(reader, "RESET enable_seqscan")
+    rows(reader, "RESET enable_indexscan")
 
 
 def test_an_empty_or_punctuation_query_finds_nothing(reader):
