@@ -117,6 +117,7 @@ def test_search_uses_its_index_when_the_reader_calls_it(reader):
     # 46 releases fit in a few pages, where a scan is cheaper: ask whether the index can serve the query at all.
     rows(reader, "SET enable_seqscan = off")
     rows(reader, "SET enable_indexscan = off")
+    rows(reader, "SET enable_nestloop = off")
     plan = "\n".join(
         r["QUERY PLAN"] for r in rows(reader, "EXPLAIN SELECT * FROM reporting.search('人形机器人 产业')")
     )
@@ -124,6 +125,7 @@ def test_search_uses_its_index_when_the_reader_calls_it(reader):
     assert "Function Scan" not in plan, "search() must be inlined, so outer conditions and the index apply"
     rows(reader, "RESET enable_seqscan")
     rows(reader, "RESET enable_indexscan")
+    rows(reader, "RESET enable_nestloop")
 
 
 def test_an_empty_or_punctuation_query_finds_nothing(reader):
