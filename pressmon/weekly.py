@@ -374,6 +374,7 @@ def render_html(data: WeeklyData, image_src: Callable[[str], str]) -> str:
             f'<figure><img id="{name}" src="{e(image_src(name), quote=True)}" alt="{e(title)}">'
             f"<figcaption>{e(title)}</figcaption></figure>"
         )
+    parts.append(_chain_table(data))
     parts += ["<h2>发布单位（近 12 周）</h2>", _publisher_table(data)]
     parts += ["<h2>本周发布（按产业链）</h2>", _releases_by_chain(data)]
     parts += ["<h2>数据源状态</h2>", _source_table(data)]
@@ -387,6 +388,20 @@ def render_html(data: WeeklyData, image_src: Callable[[str], str]) -> str:
 def _weekly_mean(data: WeeklyData) -> float:
     # Distinct releases per week are not the sum over chains (a release can have several): counted apart.
     return data.baseline_releases / len(data.baseline)
+
+
+def _chain_table(data: WeeklyData) -> str:
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(chain)}</td><td class='n'>{data.count(chain, data.week)}</td>"
+        f"<td class='n'>{data.average(chain):.2f}</td>"
+        f"<td class='n'>{sum(data.count(chain, w) for w in data.weeks)}</td></tr>"
+        for chain in data.chains
+    )
+    return (
+        "<table><tr><th>产业链</th><th>本周</th><th>前 12 周周均</th><th>近 12 周合计</th></tr>"
+        f"{rows}</table>"
+    )
 
 
 def _publisher_table(data: WeeklyData) -> str:
