@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -510,7 +510,7 @@ def report_message(
 ) -> EmailMessage:
     """The report as an email: a text summary, and the HTML page with its charts attached inline."""
     domain = sender.rsplit("@", 1)[-1].strip("> ") or "pressmon.local"
-    cids = {name: make_msgid(f"{data.week.label}.{name}", domain=domain) for name in charts}
+    cids = {name: f"<{name}.{data.week.label}@{domain}>" for name in charts}
     message = EmailMessage()
     message["Subject"] = report_subject(data)
     message["From"] = sender
