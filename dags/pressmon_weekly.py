@@ -23,7 +23,8 @@ RETRIES = int(os.environ.get("PRESSMON_TASK_RETRIES", "2"))
 @dag(
     dag_id="pressmon_weekly",
     schedule=CronTriggerTimetable("0 7 * * 1", timezone="Asia/Shanghai"),
-    start_date=datetime(2026, 1, 1),
+    # Early, so that a past week's report can be run again (catchup stays off: nothing is back-filled).
+    start_date=datetime(2020, 1, 6),
     catchup=False,
     max_active_runs=1,
     tags=["pressmon", "reports"],
