@@ -137,20 +137,18 @@ def test_the_weekly_dag_mails_the_report_of_the_week_before_its_run_once(
     from datetime import datetime, time
     from zoneinfo import ZoneInfo
 
+    from pressmon import steps
+    from pressmon.weekly import Week
     from tests.pages import add_page, releases
 
     store.add_subscription("boss@example.com", [], [], [], weekly=True)
     newest = max(releases().values(), key=lambda r: r.published)
     add_page(store, newest)
-    from pressmon import steps
-    from pressmon.weekly import Week
 
     steps.process(config)
     week = Week.of(newest.published)
-    monday_after = datetime.combine(week.sunday, datetime.min.time(), ZoneInfo("Asia/Shanghai")).replace(
-        hour=7
-    )
-    monday_after = monday_after.replace(day=monday_after.day) + (week.minus(-1).monday - week.sunday)
+    # The Monday 07:00 run after the newest release's week: it reports that week.
+    monday_after = datetime.combine(week.minus(-1).monday, time(7), ZoneInfo("Asia/Shanghai"))
     result = run_dag_test(airflow_home, dag_id="pressmon_weekly", logical_date=monday_after)
     assert result.task_states == {"weekly_report": "success"}
     (message,) = smtp_server.messages
