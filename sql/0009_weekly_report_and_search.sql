@@ -35,37 +35,56 @@ COMMENT ON FUNCTION reporting.search_grams(text, text) IS
 -- "人形机器人 产业" is two terms; "…" or “…” keep a phrase with spaces as one term. Terms without a letter or
 -- digit (a lone punctuation mark) are dropped.
 CREATE FUNCTION reporting.search_terms(query text) RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-SELECT coalesce(array_agg(term ORDER BY n), '{}')
-  FROM (SELECT lower(coalesce(m[1], m[2], m[3])) AS term, n
-          FROM regexp_matches(translate(coalesce(query, ''), '　', ' '), '"([^"]+)"|“([^”]+)”|(\S+)', 'g')
-               WITH ORDINALITY AS found(m, n)) AS terms
- WHERE term ~ '[0-9a-z\u00b5\u00c0-\u02af\u0370-\u03ff\u0400-\u052f\u3005\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0003134f]'
+BEGIN
+    RETURN (SELECT coalesce(array_agg(term ORDER BY n), '{}')
+              FROM (SELECT lower(coalesce(m[1], m[2], m[3])) AS term, n
+                      FROM regexp_matches(translate(coalesce(query, ''), '　', ' '), '"([^"]+)"|“([^”]+)”|(\S+)', 'g')
+                           WITH ORDINALITY AS found(m, n)) AS terms
+             WHERE term ~ '[0-9a-z\u00b5\u00c0-\u02af\u0370-\u03ff\u0400-\u052f\u3005\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0003134f]');
+END
 $$;
 COMMENT ON FUNCTION reporting.search_terms(text) IS
     'The terms of a query as typed: words separated by spaces; "…" or “…” keep a phrase together; lower case.';
 
 CREATE FUNCTION reporting.search_tsquery(terms text[]) RETURNS tsquery
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-SELECT string_agg(DISTINCT '''' || gram || '''', ' & ')::tsquery
-  FROM unnest(terms) AS term,
-       regexp_split_to_table(trim(reporting.search_fold(term)), ' ') AS run,
-       LATERAL (SELECT substr(run, i, 2) FROM generate_series(1, length(run) - 1) AS i
-                UNION ALL
-                SELECT run WHERE length(run) = 1) AS grams(gram)
- WHERE run <> ''
+BEGIN
+    RETURN (SELECT string_agg(DISTINCT '''' || gram || '''', ' & ')::tsquery
+              FROM unnest(terms) AS term,
+                   regexp_split_to_table(trim(reporting.search_fold(term)), ' ') AS run,
+                   LATERAL (SELECT substr(run, i, 2) FROM generate_series(1, length(run) - 1) AS i
+                            UNION ALL
+                            SELECT run WHERE length(run) = 1) AS grams(gram)
+             WHERE run <> '');
+END
 $$;
 COMMENT ON FUNCTION reporting.search_tsquery(text[]) IS
     'The index lookup of query terms: every character pair of every term (a one-character term by itself), all required.';
 
 CREATE FUNCTION reporting.search_contains(title text, body text, terms text[]) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE COST 50
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE COST 50
 AS $$
-SELECT coalesce(bool_and(CASE WHEN term ~ '[a-z]' THEN strpos(lower(title || E'\n' || body), term) > 0
-                              ELSE strpos(title || E'\n' || body, term) > 0 END), false)
-  FROM unnest(terms) AS term
+DECLARE
+    doc text := coalesce(title, '') || E'\n' || coalesce(body, '');
+    lowered text;
+    term text;
+BEGIN
+    IF cardinality(terms) IS NULL OR cardinality(terms) = 0 THEN
+        RETURN false;
+    END IF;
+    FOREACH term IN ARRAY terms LOOP
+        IF term ~ '[a-z]' THEN
+            lowered := coalesce(lowered, lower(doc));
+            IF strpos(lowered, term) = 0 THEN RETURN false; END IF;
+        ELSIF strpos(doc, term) = 0 THEN
+            RETURN false;
+        END IF;
+    END LOOP;
+    RETURN true;
+END
 $$;
 COMMENT ON FUNCTION reporting.search_contains(text, text, text[]) IS
     'True when the title or text contains every term (letters compared without case).';
@@ -73,13 +92,30 @@ COMMENT ON FUNCTION reporting.search_contains(text, text, text[]) IS
 -- Three points per term in the title, the log of its count in the text, and one point when jieba cut the text
 -- so that the term is a whole word there (人形 inside 人形机器人 ranks below 人形 standing alone).
 CREATE FUNCTION reporting.search_rank(title text, body text, search tsvector, terms text[]) RETURNS real
-LANGUAGE sql IMMUTABLE PARALLEL SAFE COST 50
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE COST 50
 AS $$
-SELECT sum(3 * (strpos(lower(title), term) > 0)::integer
-           + ln(1 + (length(folded) - length(replace(folded, term, ''))) / length(term))
-           + CASE WHEN search @@ plainto_tsquery('simple', term) THEN 1 ELSE 0 END)::real
-  FROM unnest(terms) AS term,
-       LATERAL (SELECT CASE WHEN term ~ '[a-z]' THEN lower(body) ELSE body END AS folded) AS text
+DECLARE
+    rank double precision := 0;
+    term text;
+    text_lowered text;
+    title_lowered text;
+    haystack text;
+BEGIN
+    FOREACH term IN ARRAY terms LOOP
+        IF term ~ '[a-z]' THEN
+            text_lowered := coalesce(text_lowered, lower(coalesce(body, '')));
+            title_lowered := coalesce(title_lowered, lower(coalesce(title, '')));
+            haystack := text_lowered;
+            rank := rank + 3 * (strpos(title_lowered, term) > 0)::integer;
+        ELSE
+            haystack := coalesce(body, '');
+            rank := rank + 3 * (strpos(coalesce(title, ''), term) > 0)::integer;
+        END IF;
+        rank := rank + ln(1 + (length(haystack) - length(replace(haystack, term, ''))) / length(term))
+                     + CASE WHEN search @@ plainto_tsquery('simple', term) THEN 1 ELSE 0 END;
+    END LOOP;
+    RETURN rank;
+END
 $$;
 COMMENT ON FUNCTION reporting.search_rank(text, text, tsvector, text[]) IS
     'Rank of a release for query terms: 3 per term in the title + ln(1 + its count in the text) + 1 per term that is a whole jieba word of the release.';
@@ -105,7 +141,8 @@ BEGIN
     -- lower() keeps every character's place for the scripts we index, so positions in lowered text are
     -- positions in the text.
     FOR attempt IN 1..2 LOOP
-        lowered := lower(doc);
+        -- lower() is slow on long CJK text: only when some term has letters, whose case may differ.
+        lowered := CASE WHEN array_to_string(terms, ' ') ~ '[a-z]' THEN lower(doc) ELSE doc END;
         first := NULL;
         FOREACH term IN ARRAY terms LOOP
             found := strpos(lowered, term);
@@ -118,7 +155,7 @@ BEGIN
     END LOOP;
     start := greatest(1, coalesce(first, 1) - width / 4);
     piece := substr(doc, start, width);
-    lowered_piece := lower(piece);
+    lowered_piece := CASE WHEN array_to_string(terms, ' ') ~ '[a-z]' THEN lower(piece) ELSE piece END;
     LOOP
         hit := NULL;
         FOREACH term IN ARRAY terms LOOP
