@@ -44,9 +44,31 @@ def weekly_report(config: Config, out_dir: Path) -> Path:
     return steps.write_weekly_report(config, week, out_dir)
 
 
+def crawl_offline_site(url: str, var_dir: Path) -> Config:
+    """Run crawl, process and report over the offline site, as a night does, so source health is real."""
+    import dataclasses
+    import os
+
+    from pressmon.offline.server import OfflineSite
+
+    with OfflineSite() as site:
+        os.environ.update(
+            {
+                "PRESSMON_BASE_URL_QD_PRESS": site.base_url,
+                "PRESSMON_CRAWL_DELAY": "0",
+                "PRESSMON_DATABASE_URL": url,
+            }
+        )
+        config = dataclasses.replace(Config.from_env(), var_dir=var_dir)
+        run_id = steps.start_run(config, "screenshots")
+        steps.crawl(config, "qd_press", run_id)
+        steps.process(config)
+        steps.report(config, run_id)
+    return config
+
+
 def main(out: Path) -> None:
     from benchmarks.db import scratch_database
-    from tests.conftest import load_offline_releases
     from tests.render.chromium import Chromium, save
 
     with tempfile.TemporaryDirectory() as tmp, Chromium() as browser:
@@ -56,8 +78,8 @@ def main(out: Path) -> None:
         page.write_text(html, encoding="utf-8")
         print(save(browser.render(page.as_uri(), width=820).png, out / "digest.png"))
         with scratch_database() as url:
-            load_offline_releases(url, Path(tmp))
-            report = weekly_report(Config(database_url=url, var_dir=Path(tmp)), Path(tmp) / "reports")
+            config = crawl_offline_site(url, Path(tmp))
+            report = weekly_report(config, Path(tmp) / "reports")
         print(save(browser.render(report.as_uri()).png, out / "weekly-report.png"))
 
 
