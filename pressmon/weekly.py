@@ -44,6 +44,7 @@ CHARTS = (
     ("this_week_vs_average", "本周与前 12 周周均对比"),
 )
 UNCHAINED = "未归入产业链"
+CRAWL_STATES = {"succeeded": "成功", "failed": "失败", "running": "进行中"}
 
 
 class ReportError(PressmonError):
@@ -447,7 +448,9 @@ def _source_table(data: WeeklyData) -> str:
     e = html.escape
     rows = []
     for s in data.sources:
-        state = s["status"] or "从未抓取"
+        state = (
+            f"{CRAWL_STATES.get(s['status'], s['status'])}（{s['status']}）" if s["status"] else "从未抓取"
+        )
         css = {"succeeded": "ok", "failed": "bad", "running": "warn"}.get(s["status"] or "", "warn")
         finished = (
             s["finished_at"].astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if s["finished_at"] else "—"
