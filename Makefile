@@ -4,24 +4,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-extract bench-dedup bench-process bench-search lock clean stop system-packages screenshots
+.PHONY: demo test lint bench bench-extract bench-dedup bench-process bench-search lock clean stop system-packages fonts screenshots
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,bench]"
 	@touch $(STAMP)
 
-# Debian packages: a CJK font for the charts (fonts-wqy-microhei) and the browser the rendering tests drive
-# (chromium). Installed only when missing; needs root (or sudo) and apt, as on CI.
-SYSTEM_PACKAGES := chromium fonts-wqy-microhei
-system-packages:
-	@if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh family 2>/dev/null | grep -qi .; then exit 0; fi; \
-	if ! command -v apt-get >/dev/null 2>&1; then \
-		echo "install Chromium and a CJK font (e.g. WenQuanYi Micro Hei or Noto Sans CJK SC) with your package manager"; exit 1; fi; \
-	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES)
+# Debian packages, installed only when missing (needs root or sudo, and apt, as on CI): a CJK font for the
+# weekly report's charts (`fonts`, all the demo needs), and the browser the rendering tests drive.
+fonts:
+	@fc-list :lang=zh family 2>/dev/null | grep -q . || $(call apt_install,fonts-wqy-microhei)
 
-demo: $(STAMP) system-packages
+system-packages: fonts
+	@command -v chromium >/dev/null 2>&1 || $(call apt_install,chromium)
+
+define apt_install
+{ command -v apt-get >/dev/null 2>&1 || { echo "install $(1) (or its equivalent) with your package manager"; exit 1; }; \
+  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(1); }
+endef
+
+demo: $(STAMP) fonts
 	$(BIN)/pressmon demo
 
 test: $(STAMP) system-packages

@@ -241,7 +241,7 @@ def cjk_font() -> Path:
         if any(key.replace("-", "") in stem for key in CJK_FONT_FILES):
             return Path(path)
     raise ReportError(
-        "no font that can draw Chinese is installed; run `make system-packages` "
+        "no font that can draw Chinese is installed; run `make fonts` "
         "(Debian: apt-get install fonts-wqy-microhei)"
     )
 
