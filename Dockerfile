@@ -15,6 +15,10 @@ ENV PRESSMON_HOME=/opt/pressmon \
 # group 0, as the image's docs ask, so the container also runs under an arbitrary UID with group 0).
 USER root
 RUN install -d -o airflow -g 0 -m 775 /opt/pressmon
+# The weekly report's charts draw Chinese labels: a CJK font from Debian (matplotlib finds it on its own).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && apt-get clean && rm -rf /var/lib/apt/lists/*
 USER airflow
 
 # Copied path by path rather than `COPY . ...`: the checkout also holds .venv/, var/ (embedded Postgres data,
@@ -33,6 +37,7 @@ COPY --chown=airflow:0 dags /opt/pressmon/dags
 RUN pip install --no-cache-dir -c /opt/pressmon/constraints.txt \
         "apache-airflow==${AIRFLOW_VERSION}" -e /opt/pressmon \
     && python -c "import pressmon.steps, parsers.release, crawlers.settings, scrapy, jieba" \
+    && python -c "from pressmon.weekly import cjk_font; print('charts draw Chinese with', cjk_font())" \
     && pressmon --help > /dev/null
 
 # Named volumes mounted here (see docker-compose.yml) start with this ownership.

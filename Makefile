@@ -4,24 +4,42 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-extract bench-dedup bench-process lock clean stop fuzz faults
+.PHONY: demo test lint bench bench-extract bench-dedup bench-process bench-search lock clean stop system-packages fonts screenshots fuzz faults
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,bench]"
 	@touch $(STAMP)
 
-demo: $(STAMP)
+# Debian packages, installed only when missing (needs root or sudo, and apt, as on CI): a CJK font for the
+# weekly report's charts (`fonts`, all the demo needs), and the browser the rendering tests drive.
+fonts:
+	@fc-list :lang=zh family 2>/dev/null | grep -q . || $(call apt_install,fonts-wqy-microhei)
+
+system-packages: fonts
+	@command -v chromium >/dev/null 2>&1 || $(call apt_install,chromium)
+
+define apt_install
+{ command -v apt-get >/dev/null 2>&1 || { echo "install $(1) (or its equivalent) with your package manager"; exit 1; }; \
+  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(1); }
+endef
+
+demo: $(STAMP) fonts
 	$(BIN)/pressmon demo
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest -q
+
+# The screenshots in docs/screenshots: the weekly report and a digest of the demo data, in headless Chromium.
+screenshots: $(STAMP) system-packages
+	$(BIN)/python -m tests.render.screenshots docs/screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: bench-extract bench-dedup bench-process
+bench: bench-extract bench-dedup bench-process bench-search
 
 bench-extract: $(STAMP)
 	$(BIN)/python -m benchmarks.extract
@@ -31,6 +49,9 @@ bench-dedup: $(STAMP)
 
 bench-process: $(STAMP)
 	$(BIN)/python -m benchmarks.process
+
+bench-search: $(STAMP)
+	$(BIN)/python -m benchmarks.search
 
 stop: $(STAMP)
 	$(BIN)/pressmon db stop

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import warnings
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from pressmon.config import Config
@@ -58,8 +59,11 @@ def prepare_airflow(airflow_home: Path) -> None:
         raise DagRunError(f"airflow db migrate failed:\n{completed.stderr[-2000:]}")
 
 
-def run_dag_test(airflow_home: Path, *, check: bool = True) -> DagRunResult:
-    """Run pressmon_nightly once with dag.test() in this process; the environment must already be set.
+def run_dag_test(
+    airflow_home: Path, *, check: bool = True, dag_id: str = DAG_ID, logical_date: datetime | None = None
+) -> DagRunResult:
+    """Run a DAG (pressmon_nightly by default) once with dag.test() in this process; the environment must
+    already be set.
 
     Raises:
         DagRunError: the DAG cannot be loaded, or (when check) the run or any task did not succeed.
@@ -70,12 +74,12 @@ def run_dag_test(airflow_home: Path, *, check: bool = True) -> DagRunResult:
     bag = DagBag(dag_folder=str(DAGS_FOLDER))
     if bag.import_errors:
         raise DagRunError(f"DAG import errors: {bag.import_errors}")
-    dag = bag.dags[DAG_ID]
+    dag = bag.dags[dag_id]
     logging.getLogger("airflow").setLevel(logging.WARNING)
     # dag.test() runs Airflow's execution API in-process through Starlette's test client, which warns about
     # its own dependencies on every run; that is Airflow's business, not the user's.
     warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
-    dag_run = dag.test()
+    dag_run = dag.test(logical_date=logical_date) if logical_date else dag.test()
     task_states = {}
     for ti in dag_run.get_task_instances():
         key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"

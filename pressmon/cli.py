@@ -83,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--chain", action="append", default=[], help="official chain name (repeatable)")
     add.add_argument("--source", action="append", default=[], help="source code (repeatable)")
     add.add_argument("--keyword", action="append", default=[], help="word in title or body (repeatable)")
+    add.add_argument(
+        "--weekly",
+        action="store_true",
+        help="receive the weekly report (every chain) instead of nightly digests",
+    )
     add.set_defaults(handler=_subscribe_add)
     subscribe.add_parser("list", help="list active subscriptions").set_defaults(handler=_subscribe_list)
     remove = subscribe.add_parser("remove", help="end a subscription by id, or all of an address")
@@ -94,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--json", action="store_true", help="one JSON object instead of one line per check")
     doctor.set_defaults(handler=_doctor)
+    report = sub.add_parser("report", help="reports for people to read").add_subparsers(metavar="KIND")
+    report_weekly = report.add_parser("weekly", help="write the weekly report (HTML and PNG charts)")
+    report_weekly.add_argument("--week", help="ISO week YYYY-Www (default: the last complete week)")
+    report_weekly.add_argument("--out", type=Path, help="folder to write to (default: var/reports)")
+    report_weekly.add_argument(
+        "--mail", action="store_true", help="also mail it to weekly subscribers (exactly once per week)"
+    )
+    report_weekly.set_defaults(handler=_report_weekly)
 
     retag = sub.add_parser("retag", help="tag the whole archive again (after a taxonomy change)")
     retag.add_argument(
@@ -244,7 +257,14 @@ def _subscribe_add(args: argparse.Namespace, config: Config) -> int:
                 f"unknown source(s) {', '.join(unknown)}; sources: {', '.join(sorted(known_sources))}"
             )
         keywords = [to_simplified(k.strip()) for k in args.keyword if k.strip()]
-        subscription_id, created = store.add_subscription(address, args.chain, args.source, keywords)
+        if args.weekly and (args.chain or args.source or keywords):
+            raise SubscriptionError(
+                "the weekly report covers every chain and source: subscribe --weekly without "
+                "--chain/--source/--keyword (add a second subscription for a digest)"
+            )
+        subscription_id, created = store.add_subscription(
+            address, args.chain, args.source, keywords, weekly=args.weekly
+        )
     print(f"{'subscribed' if created else 'already subscribed'}: #{subscription_id} {address}")
     return 0
 
@@ -269,6 +289,8 @@ def _subscribe_list(args: argparse.Namespace, config: Config) -> int:
             )
             or "everything"
         )
+        if row["weekly"]:
+            what = "weekly report"
         print(f"#{row['id']} {row['email']}  {what}  (sent {row['sent']}, pending {row['pending']})")
     if not rows:
         print("no subscriptions")
@@ -301,6 +323,24 @@ def _doctor(args: argparse.Namespace, config: Config) -> int:
         for check in checks:
             print(check.line())
     return 0 if report["ok"] else 1
+
+
+def _report_weekly(args: argparse.Namespace, config: Config) -> int:
+    from datetime import UTC, datetime
+
+    from pressmon import steps
+    from pressmon.store import Store
+    from pressmon.weekly import Week
+
+    with Store.open(config) as store:
+        steps.prepare(store, config)
+    week = Week.parse(args.week) if args.week else Week.last_complete(datetime.now(UTC))
+    path = steps.write_weekly_report(config, week, args.out or config.var_dir / "reports")
+    print(f"weekly report {week.label}: {path}")
+    if args.mail:
+        counts = steps.weekly_mailing(config, week, progress=print)
+        print(json.dumps(counts, ensure_ascii=False))
+    return 0
 
 
 def _retag(args: argparse.Namespace, config: Config) -> int:

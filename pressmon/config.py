@@ -24,6 +24,7 @@ class Config:
 
     Args:
         database_url: libpq URL of the pressmon database; None starts the embedded Postgres under var_dir.
+        reader_url: libpq URL of the read-only role reports read through; None: database_url as pressmon_reader.
         var_dir: local state: embedded Postgres data, Airflow home for the demo, the outbox.
         smtp_url: smtp://[user:password@]host[:port][?tls=starttls|ssl|none]; None means no mail is sent.
         mail_from: the From header of alert digests.
@@ -41,6 +42,7 @@ class Config:
     """
 
     database_url: str | None = None
+    reader_url: str | None = None
     var_dir: Path = field(default_factory=lambda: Path("var").resolve())
     smtp_url: str | None = None
     mail_from: str = "pressmon <pressmon@localhost>"
@@ -80,6 +82,7 @@ class Config:
         }
         return cls(
             database_url=env.get("PRESSMON_DATABASE_URL") or None,
+            reader_url=env.get("PRESSMON_READER_URL") or None,
             var_dir=Path(env.get("PRESSMON_VAR_DIR") or defaults.var_dir).resolve(),
             smtp_url=env.get("PRESSMON_SMTP_URL") or None,
             mail_from=env.get("PRESSMON_MAIL_FROM") or defaults.mail_from,

@@ -20,6 +20,7 @@ SAMPLE_SUBSCRIPTIONS = (
 SAMPLE_QUERIES = (
     "SELECT published_at, title, chains, duplicates FROM reporting.releases ORDER BY published_at DESC LIMIT 10;",
     "SELECT chain, sum(releases) AS releases FROM reporting.daily_chain_counts GROUP BY chain ORDER BY 2 DESC;",
+    "SELECT published_at, title, excerpt FROM reporting.search('人形机器人 产业');",
 )
 
 
@@ -57,6 +58,9 @@ def run_demo(config: Config, say=print) -> dict[str, Any]:
         say("running DAG pressmon_nightly with dag.test() …")
         result = run_dag_test(airflow_home)
     written = sorted(set(outbox.glob("*.eml")) - before)
+    # The offline releases end in December 2025: report on the week of the newest one, not on this week.
+    week = steps.newest_week(config)
+    report = steps.write_weekly_report(config, week, var / "reports") if week else None
     with Store.open(config) as store:
         run = store.run_by_key(result.run_id)
         summary = {
@@ -68,6 +72,7 @@ def run_demo(config: Config, say=print) -> dict[str, Any]:
             "chains": store.chain_counts(),
             "emails_written": [p.name for p in written],
             "reader_url": as_role(url, "pressmon_reader"),
+            "weekly_report": report,
         }
     _print_summary(summary, outbox, say)
     return summary
@@ -101,6 +106,8 @@ def _print_summary(summary: dict[str, Any], outbox: Path, say) -> None:
     say(f"  alert emails written this run: {len(summary['emails_written'])} (in {outbox})")
     for name in summary["emails_written"]:
         say(f"    {name}")
+    if summary["weekly_report"]:
+        say(f"  weekly report (week of the newest release): {summary['weekly_report']}")
     say("")
     say("Query the result (read-only role pressmon_reader):")
     say(f"  psql '{summary['reader_url']}'")

@@ -9,7 +9,9 @@ import subprocess
 import sys
 from collections import Counter, deque
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,10 @@ from parsers.fingerprint import SAME_RELEASE_THRESHOLD, Fingerprint, contained, 
 from parsers.release import ParsedRelease, parse_release
 from parsers.tag import Tagger
 from parsers.taxonomy import CURRENT_SCHEME, load_crosswalk, load_scheme, scheme_codes
-from pressmon import alerts, mail
+from pressmon import alerts, mail, weekly
 from pressmon.config import Config
 from pressmon.errors import CrawlError, DeliveryError, DeliveryRefused, UnknownSourceError
-from pressmon.store import Store, database_url
+from pressmon.store import Store, as_role, connect, database_url
 
 log = logging.getLogger(__name__)
 
@@ -362,30 +364,144 @@ def alert(config: Config, now: datetime | None = None, progress: Progress = _qui
     return dict(counts)
 
 
+@dataclass(frozen=True)
+class Ledger:
+    """Where one message's fate is recorded: the rows of one digest, or of one weekly report."""
+
+    sending: Callable[[str], None]  # (message id) just before the end of the SMTP data
+    sent: Callable[[str, str | None], None]  # (message id, note)
+    failed: Callable[[str, bool], None]  # (error, permanent)
+
+
+def deliver_once(target: mail.SmtpTarget, message: EmailMessage, ledger: Ledger) -> str:
+    """Send one message and record what happened; return "emails", "refused_emails" or "failed_emails".
+
+    The one rule for every message pressmon sends: `sending` is recorded at the last moment a crash still
+    means "not sent", and a run that dies after it counts as delivered (`Store.reconcile_sending`); a 5xx is
+    a refusal for good; anything else, a connection lost before the answer to the end of data included,
+    leaves the message pending for the next run.
+    """
+    message_id = str(message["Message-ID"])
+    recipient = str(message["To"])
+    try:
+        mail.send(target, message, before_end_of_data=lambda: ledger.sending(message_id))
+    except DeliveryRefused as exc:
+        ledger.failed(str(exc), True)
+        log.warning("message for %s refused for good: %s", recipient, exc)
+        return "refused_emails"
+    except DeliveryError as exc:
+        ledger.failed(str(exc), False)
+        log.warning("message for %s stays pending: %s", recipient, exc)
+        return "failed_emails"
+    ledger.sent(message_id, None)
+    return "emails"
+
+
 def _send_digest(
     store: Store, target: mail.SmtpTarget, digest: dict[str, Any], sender: str, now: datetime
 ) -> str:
     """Send one subscription's digest and record the outcome in the ledger; return what happened."""
     subscription_id = digest["subscription_id"]
     cluster_ids = [item["cluster_id"] for item in digest["items"]]
-    message = alerts.render_digest(digest, sender, now)
-    message_id = message["Message-ID"]
+    ledger = Ledger(
+        sending=lambda mid: store.mark_sending(subscription_id, cluster_ids, mid),
+        sent=lambda mid, note: store.mark_sent(subscription_id, cluster_ids, mid, note=note),
+        failed=lambda error, permanent: store.mark_failed(
+            subscription_id, cluster_ids, error, permanent=permanent
+        ),
+    )
+    return deliver_once(target, alerts.render_digest(digest, sender, now), ledger)
+
+
+def _report_ledger(store: Store, subscription_id: int, week: date) -> Ledger:
+    return Ledger(
+        sending=lambda mid: store.mark_report_sending(subscription_id, week, mid),
+        sent=lambda mid, note: store.mark_report_sent(subscription_id, week, mid, note=note),
+        failed=lambda error, permanent: store.mark_report_failed(
+            subscription_id, week, error, permanent=permanent
+        ),
+    )
+
+
+# -- the weekly report ----------------------------------------------------------------------------------
+
+
+def reader_url(config: Config) -> str:
+    """The read-only role's URL: PRESSMON_READER_URL, else the database URL as pressmon_reader."""
+    return config.reader_url or as_role(database_url(config), "pressmon_reader")
+
+
+def weekly_data(config: Config, week: weekly.Week) -> weekly.WeeklyData:
+    """Read a week's report data as the read-only role, from the reporting views only."""
+    conn = connect(reader_url(config))
     try:
-        mail.send(
-            target,
-            message,
-            before_end_of_data=lambda: store.mark_sending(subscription_id, cluster_ids, message_id),
+        conn.set_session(readonly=True)
+        return weekly.gather(conn, week)
+    finally:
+        conn.close()
+
+
+def newest_week(config: Config) -> weekly.Week | None:
+    """The week of the newest release (what the demo reports on), or None when there is none."""
+    conn = connect(reader_url(config))
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT max(published_at) FROM reporting.releases")
+            newest = cur.fetchone()[0]
+    finally:
+        conn.close()
+    return weekly.Week.of(newest) if newest else None
+
+
+def write_weekly_report(config: Config, week: weekly.Week, out_dir: Path) -> Path:
+    """Write a week's report (HTML with its charts inside, and the charts as PNG files); return the HTML path."""
+    data = weekly_data(config, week)
+    return weekly.write_report(data, weekly.render_charts(data), out_dir)
+
+
+def weekly_mailing(
+    config: Config, week: weekly.Week, now: datetime | None = None, progress: Progress = _quiet
+) -> dict[str, int]:
+    """Queue a week's report for every weekly subscription, then send each pending report exactly once.
+
+    Reports left pending by an earlier run (SMTP down) go out too, each with its own week's data. The ledger
+    (report_deliveries) follows the digests' rules, through the same `deliver_once`.
+    """
+    now = now or datetime.now(UTC)
+    target = mail.SmtpTarget.from_url(config.smtp_url) if config.smtp_url else None
+    counts: Counter[str] = Counter()
+    with Store.open(config) as store, store.report_lock():
+        presumed = store.reconcile_report_sending()
+        if presumed:
+            log.warning("%d weekly reports of a run that died mid-send counted as sent", presumed)
+            counts["presumed_sent"] = presumed
+        counts["queued"] = store.queue_reports(week.monday)
+        pending = store.pending_reports()
+        if target is None:
+            if pending:
+                progress(f"{len(pending)} weekly reports pending, but no SMTP server is configured")
+            counts["pending"] = len(pending)
+            return dict(counts)
+        for monday in sorted({row["week"] for row in pending}):
+            data = weekly_data(config, weekly.Week(monday))
+            charts = weekly.render_charts(data)
+            for row in (r for r in pending if r["week"] == monday):
+                message = weekly.report_message(
+                    data,
+                    charts,
+                    sender=config.mail_from,
+                    recipient=row["email"],
+                    subscription_id=row["subscription_id"],
+                    sent_at=now,
+                )
+                ledger = _report_ledger(store, row["subscription_id"], monday)
+                counts[deliver_once(target, message, ledger)] += 1
+        counts["pending"] = store.pending_report_count()
+        progress(
+            f"weekly report {week.label}: {counts['emails']} sent, {counts['failed_emails']} failed, "
+            f"{counts['refused_emails']} refused, {counts['pending']} pending"
         )
-    except DeliveryRefused as exc:
-        store.mark_failed(subscription_id, cluster_ids, str(exc), permanent=True)
-        log.warning("digest for %s refused for good: %s", digest["email"], exc)
-        return "refused_emails"
-    except DeliveryError as exc:
-        store.mark_failed(subscription_id, cluster_ids, str(exc))
-        log.warning("digest for %s stays pending: %s", digest["email"], exc)
-        return "failed_emails"
-    store.mark_sent(subscription_id, cluster_ids, message_id)
-    return "emails"
+    return dict(counts)
 
 
 # -- report ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 MIGRATION_LOCK = 0x70726573
 CLUSTERING_LOCK = 0x636C7573
 ALERT_LOCK = 0x616C6572
+REPORT_LOCK = 0x7765656B
 
 
 def database_url(config: Config) -> str:
@@ -797,30 +798,35 @@ class Store:
     # -- subscriptions and deliveries -------------------------------------------------------------------
 
     def add_subscription(
-        self, email: str, chains: list[str], sources: list[str], keywords: list[str]
+        self, email: str, chains: list[str], sources: list[str], keywords: list[str], weekly: bool = False
     ) -> tuple[int, bool]:
         """Create the subscription unless an identical one exists; return (id, created).
 
         A new subscription starts after every cluster committed so far: it receives what is first seen from
-        now on, never the archive.
+        now on, never the archive. A weekly one receives the weekly report instead of nightly digests.
         """
         with self.transaction() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (ALERT_LOCK,))
             _number_new_clusters(cur)
             cur.execute(
-                """INSERT INTO subscriptions (email, chains, sources, keywords, scanned_seq)
-                   VALUES (%s, %s, %s, %s, (SELECT coalesce(max(alert_seq), 0) FROM clusters))
-                   ON CONFLICT (email, chains, sources, keywords) DO UPDATE SET active = true
+                """INSERT INTO subscriptions (email, chains, sources, keywords, weekly, scanned_seq)
+                   VALUES (%s, %s, %s, %s, %s, (SELECT coalesce(max(alert_seq), 0) FROM clusters))
+                   ON CONFLICT (email, chains, sources, keywords, weekly) DO UPDATE SET active = true
                    RETURNING id, (xmax = 0) AS created""",
-                (email, sorted(set(chains)), sorted(set(sources)), sorted(set(keywords))),
+                (email, sorted(set(chains)), sorted(set(sources)), sorted(set(keywords)), weekly),
             )
             row = cur.fetchone()
             return row["id"], row["created"]
 
     def subscriptions(self) -> list[dict[str, Any]]:
         return self._all(
-            """SELECT s.*, (SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'sent') AS sent,
-                      (SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending') AS pending
+            """SELECT s.*,
+                      (SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'sent')
+                      + (SELECT count(*) FROM report_deliveries d WHERE d.subscription_id = s.id AND d.status = 'sent')
+                        AS sent,
+                      (SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')
+                      + (SELECT count(*) FROM report_deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')
+                        AS pending
                  FROM subscriptions s WHERE active ORDER BY id"""
         )
 
@@ -832,17 +838,24 @@ class Store:
             )
             return cur.rowcount
 
-    @contextmanager
-    def alert_lock(self) -> Iterator[None]:
+    def alert_lock(self) -> AbstractContextManager[None]:
         """Hold the lock that lets one alert run at a time, for as long as the block runs."""
+        return self._session_lock(ALERT_LOCK)
+
+    def report_lock(self) -> AbstractContextManager[None]:
+        """Hold the lock that lets one weekly mailing run at a time, for as long as the block runs."""
+        return self._session_lock(REPORT_LOCK)
+
+    @contextmanager
+    def _session_lock(self, key: int) -> Iterator[None]:
         with self.transaction() as cur:
-            cur.execute("SELECT pg_advisory_lock(%s)", (ALERT_LOCK,))
+            cur.execute("SELECT pg_advisory_lock(%s)", (key,))
         try:
             yield
         finally:
             if not self.conn.closed:
                 with self.transaction() as cur:
-                    cur.execute("SELECT pg_advisory_unlock(%s)", (ALERT_LOCK,))
+                    cur.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def queue_deliveries(self) -> int:
         """Add a pending delivery for every new cluster that matches a subscription; return how many.
@@ -857,7 +870,7 @@ class Store:
             _number_new_clusters(cur)
             cur.execute(
                 """WITH subs AS (
-                       SELECT * FROM subscriptions WHERE active FOR UPDATE
+                       SELECT * FROM subscriptions WHERE active AND NOT weekly FOR UPDATE
                    ), horizon AS (
                        SELECT coalesce(max(alert_seq), 0) AS seq FROM clusters
                    ), matches AS (
@@ -910,12 +923,20 @@ class Store:
             """SELECT s.id AS subscription_id, s.email, s.chains AS wanted_chains, s.sources AS wanted_sources,
                       s.keywords AS wanted_keywords,
                       d.cluster_id, d.attempts, r.title, r.canonical_url AS url, r.published_at, r.source,
-                      so.name AS source_name, r.body,
+                      so.name AS source_name, r.publisher, r.body,
                       ARRAY(SELECT ch.name FROM release_chains rc
                               JOIN chains ch ON ch.id = rc.chain_id
                               JOIN taxonomies t ON t.code = ch.taxonomy AND t.is_current
                              WHERE rc.release_id = r.id ORDER BY rc.score DESC, ch.name) AS chains,
-                      (SELECT count(*) - 1 FROM releases cp WHERE cp.cluster_id = d.cluster_id) AS duplicates
+                      (SELECT coalesce(jsonb_agg(jsonb_build_object('chain', ch.name, 'evidence', rc.evidence)
+                                                 ORDER BY rc.score DESC, ch.name), '[]')
+                         FROM release_chains rc
+                         JOIN chains ch ON ch.id = rc.chain_id
+                         JOIN taxonomies t ON t.code = ch.taxonomy AND t.is_current
+                        WHERE rc.release_id = r.id) AS evidence,
+                      (SELECT count(*) - 1 FROM releases cp WHERE cp.cluster_id = d.cluster_id) AS duplicates,
+                      (SELECT count(*) FROM releases cp WHERE cp.cluster_id = d.cluster_id AND cp.source <> r.source)
+                          AS other_sites
                  FROM deliveries d
                  JOIN subscriptions s ON s.id = d.subscription_id AND s.active
                  JOIN clusters c ON c.id = d.cluster_id
@@ -947,9 +968,12 @@ class Store:
                         "published_at",
                         "source",
                         "source_name",
+                        "publisher",
                         "body",
                         "chains",
+                        "evidence",
                         "duplicates",
+                        "other_sites",
                     )
                 }
             )
@@ -987,6 +1011,72 @@ class Store:
                                          status = CASE WHEN %s THEN 'failed' ELSE 'pending' END
                     WHERE subscription_id = %s AND cluster_id = ANY (%s) AND status IN ('pending', 'sending')""",
                 (error[:1000], permanent, subscription_id, list(cluster_ids)),
+            )
+
+    # -- weekly reports: the same ledger states and rules as digests -------------------------------------
+
+    def queue_reports(self, week: date) -> int:
+        """Add a pending report of an ISO week (its Monday) for every active weekly subscription."""
+        with self.transaction() as cur:
+            cur.execute(
+                """INSERT INTO report_deliveries (subscription_id, week)
+                   SELECT id, %s FROM subscriptions WHERE active AND weekly
+                   ON CONFLICT DO NOTHING""",
+                (week,),
+            )
+            return cur.rowcount
+
+    def reconcile_report_sending(self) -> int:
+        """Count reports left `sending` by a run that died as sent (see `reconcile_sending`)."""
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE report_deliveries
+                      SET status = 'sent', sent_at = sending_at, attempts = attempts + 1,
+                          last_error = 'presumed delivered: the run died after handing over the whole message'
+                    WHERE status = 'sending'"""
+            )
+            return cur.rowcount
+
+    def pending_reports(self) -> list[dict[str, Any]]:
+        """Return the pending weekly reports (subscription, address, week), oldest week first."""
+        return self._all(
+            """SELECT d.subscription_id, s.email, d.week, d.attempts
+                 FROM report_deliveries d JOIN subscriptions s ON s.id = d.subscription_id AND s.active
+                WHERE d.status = 'pending'
+                ORDER BY d.week, d.subscription_id"""
+        )
+
+    def pending_report_count(self) -> int:
+        return self._scalar("SELECT count(*) FROM report_deliveries WHERE status = 'pending'")
+
+    def mark_report_sending(self, subscription_id: int, week: date, message_id: str) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE report_deliveries SET status = 'sending', sending_at = now(), message_id = %s
+                    WHERE subscription_id = %s AND week = %s AND status = 'pending'""",
+                (message_id, subscription_id, week),
+            )
+
+    def mark_report_sent(
+        self, subscription_id: int, week: date, message_id: str, note: str | None = None
+    ) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE report_deliveries SET status = 'sent', sent_at = now(), message_id = %s,
+                                                attempts = attempts + 1, last_error = %s
+                    WHERE subscription_id = %s AND week = %s AND status IN ('pending', 'sending')""",
+                (message_id, note, subscription_id, week),
+            )
+
+    def mark_report_failed(
+        self, subscription_id: int, week: date, error: str, *, permanent: bool = False
+    ) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE report_deliveries SET attempts = attempts + 1, last_error = %s,
+                                                status = CASE WHEN %s THEN 'failed' ELSE 'pending' END
+                    WHERE subscription_id = %s AND week = %s AND status IN ('pending', 'sending')""",
+                (error[:1000], permanent, subscription_id, week),
             )
 
     # -- reporting --------------------------------------------------------------------------------------

@@ -188,3 +188,33 @@ def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
     monkeypatch.setenv("PRESSMON_SMTP_URL", server.url)
     yield server
     server.stop()
+
+
+# -- the demo data, processed once ------------------------------------------------------------------------
+
+
+def load_offline_releases(url: str, var_dir: Path) -> None:
+    """Store every page of the offline site in a migrated database and process it, as the nightly job does."""
+    from pressmon import steps
+    from pressmon.config import Config
+    from pressmon.store import Store
+    from tests.pages import add_page, releases
+
+    config = Config(database_url=url, var_dir=var_dir)
+    with Store.open(config) as store:
+        steps.prepare(store, config)
+        for release in releases().values():
+            add_page(store, release)
+    steps.process(config)
+
+
+@pytest.fixture(scope="session")
+def demo_db_url(pg_server: str, pg_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database holding the 47 offline pages, processed; tests only read it (as pressmon_reader)."""
+    name = f"pressmon_demo_{uuid.uuid4().hex[:10]}"
+    admin(pg_server, f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    url = with_database(pg_server, name)
+    load_offline_releases(url, tmp_path_factory.mktemp("demo-var"))
+    admin(url, "ANALYZE")
+    yield url
+    admin(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

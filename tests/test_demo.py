@@ -37,6 +37,14 @@ def test_demo_runs_the_nightly_job_then_finds_nothing_new(db_url, tmp_path):
     assert len(list((tmp_path / "var" / "outbox").glob("*.eml"))) == 2
     assert "psql 'postgresql://pressmon_reader@" in first
     assert "低空经济: " in first
+    report = Path(re.search(r"weekly report \(week of the newest release\): (\S+)", first).group(1))
+    newest = max(releases().values(), key=lambda r: r.published)
+    assert (
+        report.parent == tmp_path / "var" / "reports"
+        and report.name == f"weekly-{newest.published:%G-W%V}.html"
+    )
+    assert newest.list_title in report.read_text(encoding="utf-8")
+    assert len(list(report.parent.glob("*.png"))) == 2
 
     second = _demo(env)
     assert "pages fetched this run: 1" in second

@@ -565,3 +565,65 @@ def test_env_example_explains_every_variable_and_marks_secrets():
             )
     assert "PRESSMON_BASE_URL_QD_PRESS" in values
     assert "mirror" in comments["PRESSMON_BASE_URL_QD_PRESS"]
+
+
+# -- analysts: the read-only role, the weekly report, Metabase --------------------------------------------
+
+
+def test_the_weekly_report_reads_as_the_reader_whose_password_init_sets(services, airflow_services, postgres):
+    init = services[airflow_services["init"]]
+    script = command_text(init)
+    assert script.index("pressmon db migrate") < script.index("ALTER ROLE pressmon_reader PASSWORD")
+    password = init["environment"]["PRESSMON_READER_PASSWORD"]
+    assert password
+    for name, service in each_airflow_service(services, airflow_services):
+        from pressmon.config import Config
+
+        config = Config.from_env({k: str(v) for k, v in service["environment"].items()})
+        reader = urlsplit(config.reader_url)
+        pressmon = urlsplit(config.database_url)
+        assert (reader.username, reader.password) == ("pressmon_reader", password), name
+        assert (reader.hostname, reader.port, reader.path) == (
+            pressmon.hostname,
+            pressmon.port,
+            pressmon.path,
+        )
+
+
+def test_the_image_holds_a_font_that_draws_chinese():
+    runs = " ".join(arguments for keyword, arguments in dockerfile_instructions() if keyword == "RUN")
+    assert re.search(r"apt-get install[^&]*fonts-(wqy-microhei|noto-cjk)", runs)
+    assert "cjk_font()" in runs, "the build checks that the charts find the font"
+
+
+def test_metabase_is_optional_local_and_reads_as_pressmon_reader(services, postgres, airflow_services):
+    images = [n for n, s in services.items() if str(s.get("image", "")).startswith("metabase/metabase:")]
+    (setup,) = [n for n in images if "/api/setup" in command_text(services[n])]
+    (metabase,) = [n for n in images if n != setup]  # one service runs Metabase itself …
+    for name in (metabase, setup):
+        assert services[name].get("profiles") == ["bi"], f"{name} must not start with a plain `up`"
+        assert not str(services[name]["image"]).endswith(":latest")
+    service = services[metabase]
+    assert 3000 in container_ports(service)
+    assert all(str(p).startswith("127.0.0.1:") for p in service["ports"])
+    assert service["healthcheck"]["test"] and depends_on(service)[postgres]["condition"] == "service_healthy"
+    assert depends_on(service)[airflow_services["init"]]["condition"] == "service_completed_successfully"
+    assert any(v.startswith("metabase-data:") for v in service["volumes"])
+    # … and the setup connects it to the pressmon database as the reader, limited to `reporting`.
+    env = services[setup]["environment"]
+    script = command_text(services[setup])
+    server = services[postgres]["environment"]
+    init_env = services[airflow_services["init"]]["environment"]
+    assert depends_on(services[setup])[metabase]["condition"] == "service_healthy"
+    assert '"user": "pressmon_reader"' in script and '"engine": "postgres"' in script
+    assert '"schema-filters-patterns": "reporting"' in script and '"host": "postgres"' in script
+    assert env["PRESSMON_DB_NAME"] == server["PRESSMON_DB_NAME"]
+    assert env["PRESSMON_READER_PASSWORD"] == init_env["PRESSMON_READER_PASSWORD"]
+    for variable in (
+        "PRESSMON_DB_NAME",
+        "PRESSMON_READER_PASSWORD",
+        "METABASE_ADMIN_EMAIL",
+        "METABASE_ADMIN_PASSWORD",
+    ):
+        assert f"${{{variable}}}" in script, variable
+    assert env["METABASE_ADMIN_PASSWORD"]

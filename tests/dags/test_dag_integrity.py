@@ -18,7 +18,7 @@ def bag():
 
 def test_dag_folder_has_no_import_errors(bag):
     assert bag.import_errors == {}
-    assert "pressmon_nightly" in bag.dags
+    assert {"pressmon_nightly", "pressmon_weekly"} <= set(bag.dags)
 
 
 def test_every_dag_has_tags_retries_and_a_description(bag):
@@ -57,3 +57,12 @@ def test_a_watcher_leaf_fails_the_run_when_any_task_failed(bag):
     assert watcher.trigger_rule == "one_failed"
     assert watcher.downstream_list == []
     assert {t.task_id for t in watcher.upstream_list} == set(tasks) - {"watcher"}
+
+
+def test_weekly_report_goes_out_on_monday_at_seven_beijing_time(bag):
+    dag = bag.dags["pressmon_weekly"]
+    assert type(dag.timetable).__name__ == "CronTriggerTimetable"
+    assert dag.timetable.expression == "0 7 * * 1"
+    assert str(dag.timetable.timezone) == "Asia/Shanghai"
+    assert dag.catchup is False and dag.max_active_runs == 1
+    assert [t.task_id for t in dag.tasks] == ["weekly_report"]

@@ -129,3 +129,30 @@ def test_a_night_with_a_failed_crawl_still_processes_alerts_and_reports_and_the_
     errors = run["summary"]["sources"]["qd_press"]["errors"]
     assert [(e["kind"], e["code"]) for e in errors] == [("list", "http_status")]
     assert any("503" in e["reason"] for e in errors)
+
+
+def test_the_weekly_dag_mails_the_report_of_the_week_before_its_run_once(
+    airflow_home, smtp_server, store, config
+):
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from pressmon import steps
+    from pressmon.weekly import Week
+    from tests.pages import add_page, releases
+
+    store.add_subscription("boss@example.com", [], [], [], weekly=True)
+    newest = max(releases().values(), key=lambda r: r.published)
+    add_page(store, newest)
+
+    steps.process(config)
+    week = Week.of(newest.published)
+    # The Monday 07:00 run after the newest release's week: it reports that week.
+    monday_after = datetime.combine(week.minus(-1).monday, time(7), ZoneInfo("Asia/Shanghai"))
+    result = run_dag_test(airflow_home, dag_id="pressmon_weekly", logical_date=monday_after)
+    assert result.task_states == {"weekly_report": "success"}
+    (message,) = smtp_server.messages
+    assert message["To"] == "boss@example.com" and week.label in str(message["Subject"])
+    assert newest.list_title in message.get_body(preferencelist=("plain",)).get_content()
+    (row,) = _rows(config, "SELECT week, status FROM report_deliveries")
+    assert (row["week"], row["status"]) == (week.monday, "sent")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from email.header import decode_header, make_header
 
 import pytest
@@ -137,3 +138,50 @@ def test_a_subscription_added_later_is_not_sent_the_archive(smtp_server, store):
     (message,) = smtp_server.messages
     text, _ = _parts(message)
     assert RELEASES[2199].list_title in text and RELEASES[1688].list_title not in text
+
+
+def test_each_release_in_a_digest_shows_why_in_both_parts(smtp_server, store):
+    """Title, date, publisher, chains with their evidence terms marked in an excerpt, copies, canonical link."""
+    config = Config.from_env()
+    store.add_subscription("robots@example.com", ["人工智能", "智能装备"], [], [])
+    for release_id in (2061, 1702, 1703, 1347):
+        add_page(store, RELEASES[release_id])
+    steps.process(config)
+    steps.alert(config)
+    (message,) = smtp_server.messages
+    text, markup = _parts(message)
+    with store.transaction() as cur:
+        cur.execute(
+            """SELECT r.cluster_id, r.title, r.published_at, r.publisher, r.url, r.chains, r.duplicates,
+                      (SELECT count(*) FROM reporting.release_copies c
+                        WHERE c.cluster_id = r.cluster_id AND c.source <> r.source) AS other_sites,
+                      (SELECT jsonb_object_agg(rc.chain, rc.evidence) FROM reporting.release_chains rc
+                        WHERE rc.release_id = r.release_id AND rc.current_scheme) AS evidence
+                 FROM reporting.releases r"""
+        )
+        shown = [row for row in cur.fetchall() if row["title"] in text]
+    assert len(shown) == 3  # 1703 is a copy of 1702
+    per_chain = {}
+    for row in shown:
+        block = text[text.index(row["title"]) :].split("\n\n")[0]
+        assert row["published_at"].isoformat() in block and row["publisher"] in block
+        assert f"原文：{row['url']}" in block and row["url"] in markup
+        assert f"其他网站转载 {row['other_sites']} 处" in block
+        assert (f"另有 {row['duplicates']} 处转载" in block) == bool(row["duplicates"])
+        marked = re.findall(r"【([^】]+)】", block.split("摘录：")[1].split("\n")[0])
+        terms = {
+            t for chain in row["chains"] for part in ("title", "body") for t in row["evidence"][chain][part]
+        }
+        assert marked and {m.lower() for m in marked} <= terms
+        for chain in row["chains"]:
+            assert chain in block
+            strongest = max(row["evidence"][chain]["body"].items(), key=lambda kv: kv[1])[0]
+            assert strongest in block
+            per_chain[chain] = per_chain.get(chain, 0) + 1
+        assert any(
+            "<mark" in part and html.escape(m) in part for m in marked for part in markup.split("</mark>")
+        )
+    subject = _subject(message)
+    assert subject.startswith(f"pressmon 新发布提醒：{len(shown)} 条新发布")
+    busiest = max(per_chain, key=per_chain.get)
+    assert f"{busiest} {per_chain[busiest]} 条" in subject

@@ -32,6 +32,8 @@ REQUIRED_VIEWS = {
     "sources",
     "crawl_runs",
     "chain_crosswalk",
+    "chains",
+    "source_last_crawl",
 }
 
 
@@ -85,14 +87,19 @@ def test_every_reporting_view_and_its_columns_are_documented(db_url):
         undocumented = [name for name, comment in cur.fetchall() if not comment]
         assert undocumented == []
         cur.execute(
-            """SELECT a.attname FROM pg_attribute a
-                WHERE a.attrelid = 'reporting.releases'::regclass AND a.attnum > 0
-                  AND col_description(a.attrelid, a.attnum) IS NULL"""
+            """SELECT c.relname || '.' || a.attname
+                 FROM pg_attribute a
+                 JOIN pg_class c ON c.oid = a.attrelid
+                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'reporting' AND c.relkind = 'v' AND a.attnum > 0 AND NOT a.attisdropped
+                  AND coalesce(col_description(a.attrelid, a.attnum), '') = ''"""
         )
-        # Self-explanatory columns may go without a comment; the contract's key ones may not.
-        assert not {"url", "chains", "duplicates", "first_seen_at", "published_at"} & {
-            r[0] for r in cur.fetchall()
-        }
+        assert [row[0] for row in cur.fetchall()] == []
+        cur.execute(
+            """SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE n.nspname = 'reporting' AND coalesce(obj_description(p.oid, 'pg_proc'), '') = ''"""
+        )
+        assert [row[0] for row in cur.fetchall()] == []
     conn.close()
 
 
@@ -128,3 +135,32 @@ def test_reader_role_reads_reporting_and_cannot_write_or_read_tables(db_url):
 def test_an_installation_without_migrations_fails_loudly(tmp_path):
     with pytest.raises(MigrationError, match="no migrations found"):
         load_migrations(tmp_path)
+
+
+def test_the_reader_can_call_search_which_is_stable_and_runs_with_the_callers_rights(db_url):
+    conn = connect(db_url)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """SELECT p.proname, p.provolatile, p.prosecdef FROM pg_proc p
+                 JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'reporting'"""
+        )
+        functions = {name: (volatility, definer) for name, volatility, definer in cur.fetchall()}
+    conn.close()
+    assert functions["search"] == ("s", False)
+    assert all(not definer and volatility in "is" for volatility, definer in functions.values())
+    reader = psycopg2.connect(as_role(db_url, "pressmon_reader"))
+    try:
+        with reader.cursor() as cur:
+            for name in functions:
+                cur.execute(
+                    "SELECT has_function_privilege(%s, oid, 'EXECUTE') FROM pg_proc WHERE proname = %s "
+                    "AND pronamespace = 'reporting'::regnamespace",
+                    ("pressmon_reader", name),
+                )
+                assert cur.fetchone()[0], name
+            cur.execute("SELECT count(*) FROM reporting.search('机器人')")
+            assert cur.fetchone()[0] == 0
+            cur.execute("SELECT count(*) FROM reporting.source_last_crawl")
+            cur.execute("SELECT count(*) FROM reporting.chains")
+    finally:
+        reader.close()

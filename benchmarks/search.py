@@ -1,0 +1,170 @@
+"""reporting.search on 100,000 releases (`make bench-search`).
+
+Releases are synthetic: 14 sentences drawn from the offline site's transcripts (the same vocabulary and
+boilerplate as real releases), plus a company name out of 10,000 (each in about 10 releases), so queries of every
+rarity exist. Their jieba tokens come from the sentences' tokens (tokenised once), and the character-pair index
+is built by Postgres from title and text, as in production. Each query runs as pressmon_reader, returning every
+match with its rank and excerpt, after a warm-up; the figure is the median of the timed runs. The last line is
+machine-readable: summary: <name>_ms=<median> ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import re
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg2
+
+from parsers.tag import tokens
+from pressmon import steps
+from pressmon.config import Config
+from pressmon.store import Store, as_role
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASES = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
+SENTENCE = re.compile(r"[^。！？]+[。！？]")
+SYLLABLES = "海晟瑞泰华鼎恒信达远博睿智航瀚越宏阳光启明辉安诚创新锐"
+# (name, query, max_results): what an analyst types, rarest first; the last two ask for the best 20 only.
+QUERIES = (
+    ("company", None, None),  # a company name: about 10 releases
+    ("company_part", None, None),  # two characters of it: part of a word
+    ("phrase", "低空经济发展", None),
+    ("two_terms", "人形机器人 产业", None),
+    ("word_top20", "机器人", 20),
+    ("common_top20", "发展", 20),
+)
+
+
+def sentence_pool() -> list[str]:
+    pool = []
+    for path in sorted(RELEASES.glob("*.json")):
+        for paragraph in json.loads(path.read_text(encoding="utf-8"))["paragraphs"]:
+            pool.extend(s for s in SENTENCE.findall(paragraph) if len(s) >= 12)
+    return pool
+
+
+def company(rng: random.Random) -> str:
+    return "青岛" + "".join(rng.sample(SYLLABLES, 3)) + "科技有限公司"
+
+
+def load(url: str, count: int, seed: int) -> list[str]:
+    """Bulk-load `count` releases in two parallel COPY streams; return the company names used."""
+    rng = random.Random(seed)
+    pool = sentence_pool()
+    pool_tokens = [" ".join(tokens(s)) for s in pool]
+    companies = sorted({company(rng) for _ in range(20000)})[:10000]
+    rows = []
+    for n in range(1, count + 1):
+        picks = rng.sample(range(len(pool)), 14)
+        name = companies[n % len(companies)]
+        body = "\n".join(["".join(pool[i] for i in picks[k : k + 2]) for k in range(0, 14, 2)])
+        body = body.replace("。", f"。{name}参与其中。", 1)
+        title = f"《第{n}号 {pool[picks[0]][:16]}》新闻发布会"
+        search = " ".join(pool_tokens[i] for i in picks) + " " + name
+        rows.append((n, title, body, search))
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.copy_expert("COPY clusters (id) FROM STDIN", io.StringIO("".join(f"{n}\n" for n, *_ in rows)))
+        cur.execute("SELECT setval('clusters_id_seq', %s)", (count,))
+    chunks = [rows[: count // 2], rows[count // 2 :]]
+    threads = [threading.Thread(target=_copy_releases, args=(url, chunk)) for chunk in chunks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE clusters SET canonical_release_id = id")
+        cur.execute("SELECT setval('releases_id_seq', %s)", (count,))
+    conn.close()
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    admin.cursor().execute("VACUUM ANALYZE")
+    admin.close()
+    return companies
+
+
+def _copy_releases(url: str, rows: list[tuple[int, str, str, str]]) -> None:
+    def escape(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("\t", " ").replace("\n", "\\n")
+
+    data = io.StringIO(
+        "".join(
+            f"{n}\tqd_press\thttp://bench.example/{n}.html\thttp://bench.example/{n}.html\t{escape(title)}\t"
+            f"2025-01-01\t{escape(body)}\t\\\\x{n:064x}\t\\\\x00\t{escape(search)}\t{n}\n"
+            for n, title, body, search in rows
+        )
+    )
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "CREATE TEMP TABLE incoming (id bigint, source text, canonical_url text, url text, title text, "
+            "published_at date, body text, content_hash bytea, minhash bytea, search text, cluster_id bigint)"
+        )
+        cur.copy_expert("COPY incoming FROM STDIN", data)
+        cur.execute(
+            """INSERT INTO releases (id, source, canonical_url, url, title, published_at, body, content_hash,
+                                     minhash, search_tokens, cluster_id)
+               SELECT id, source, canonical_url, url, title, published_at, body, content_hash, minhash,
+                      to_tsvector('simple', search), cluster_id FROM incoming"""
+        )
+    conn.close()
+
+
+def measure(reader_url: str, query: str, max_results: int | None, rounds: int) -> tuple[float, int]:
+    """Return the median milliseconds of `rounds` runs (after one warm-up) and the number of rows."""
+    conn = psycopg2.connect(reader_url)
+    conn.autocommit = True
+    timings = []
+    found = 0
+    with conn.cursor() as cur:
+        for attempt in range(rounds + 1):
+            started = time.perf_counter()
+            cur.execute("SELECT * FROM reporting.search(%s, %s)", (query, max_results))
+            found = len(cur.fetchall())
+            if attempt:
+                timings.append((time.perf_counter() - started) * 1000)
+        cur.execute("EXPLAIN SELECT * FROM reporting.search(%s, %s)", (query, max_results))
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    conn.close()
+    if "releases_search_grams" not in plan:
+        raise SystemExit(f"search({query!r}) does not use the index:\n{plan}")
+    return statistics.median(timings), found
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks.db import scratch_database
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--releases", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=9)
+    args = parser.parse_args(argv)
+    rng = random.Random(7)
+    with scratch_database() as url:
+        config = Config(database_url=url)
+        with Store.open(config) as store:
+            steps.prepare(store, config)
+        started = time.perf_counter()
+        companies = load(url, args.releases, seed=11)
+        print(f"{args.releases} releases loaded and indexed in {time.perf_counter() - started:.0f} s")
+        name = companies[rng.randrange(min(len(companies), args.releases))]
+        queries = {"company": name, "company_part": name[3:5]}
+        reader = as_role(url, "pressmon_reader")
+        results = {}
+        for label, query, max_results in QUERIES:
+            query = query or queries[label]
+            ms, found = measure(reader, query, max_results, args.rounds)
+            results[label] = ms
+            limit = f" (best {max_results})" if max_results else ""
+            print(f"  {label:<13} {query!r:<28} {found:>6} rows{limit:<10} {ms:8.1f} ms")
+    print("summary: " + " ".join(f"{k}_ms={v:.1f}" for k, v in results.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
