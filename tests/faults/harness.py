@@ -651,14 +651,20 @@ def describe_errors(crawl: CrawlRecord, limit: int = 3) -> str:
 
 
 def expect_error(
-    crawl: CrawlRecord, code: str, *, kind: str, path: str | None = None, source_status: str | None = None
+    crawl: CrawlRecord,
+    code: str,
+    *,
+    kind: str | None,
+    path: str | None = None,
+    source_status: str | None = None,
 ) -> list[str]:
     """Check that a crawl reported an error with this code (for this page), and the source's status."""
     failures = []
     where = f"night {crawl.night}"
     if not errors_matching(crawl, code=code, kind=kind, path=path):
         target = f" for {release_name(path)}" if path and kind == "detail" else ""
-        failures.append(f"{where}: no {kind} error with code {code!r}{target} ({describe_errors(crawl)})")
+        what = f"{kind} error" if kind else "error"
+        failures.append(f"{where}: no {what} with code {code!r}{target} ({describe_errors(crawl)})")
     status = (crawl.source or {}).get("status")
     if source_status is not None and status != source_status:
         failures.append(f"{where}: source {status!r}, expected {source_status!r}")
