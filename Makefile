@@ -43,3 +43,7 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The fault matrix of issue 8 (also part of `make test`): real crawl, Postgres and SMTP through every fault.
+faults: $(STAMP)
+	$(BIN)/python -m pytest -q tests/faults
