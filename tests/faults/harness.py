@@ -250,6 +250,7 @@ class World:
     notes: list[str] = field(default_factory=list)
     night_marks: dict[int, int] = field(default_factory=dict)  # night -> messages received before it
     restart_postgres: Callable[[], None] | None = None
+    started: list[Running] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(f"{SEED}:{self.name}")
@@ -272,7 +273,16 @@ class World:
     ) -> Running:
         timeout = STEP_TIMEOUTS.get(args[0], 60.0)
         argv = [*pressmon_command(), *args]
-        return Running(label, argv, {**self.env, **(env or {})}, timeout, sample_memory=sample_memory)
+        running = Running(label, argv, {**self.env, **(env or {})}, timeout, sample_memory=sample_memory)
+        self.started.append(running)
+        return running
+
+    def close(self) -> None:
+        """Kill whatever a scenario that stopped early left running."""
+        for running in self.started:
+            if running.alive():
+                running.kill()
+                running.wait()
 
     def finish(self, running: Running) -> Step:
         step = running.wait()
@@ -381,10 +391,8 @@ class World:
         return self.scalar("SELECT archive_walked_at FROM sources WHERE code = 'qd_press'")
 
     def processed_pages(self) -> int:
-        return self.scalar(
-            "SELECT count(*) FROM raw_pages WHERE kind = 'detail' AND process_state = ANY (%s)",
-            (list(DONE_STATES),),
-        )
+        """How far processing got: releases stored (whatever states raw pages go through)."""
+        return self.scalar("SELECT count(*) FROM releases")
 
     def pressmon_backends(self) -> list[dict[str, Any]]:
         """The pipeline's own sessions on this scenario's database."""
