@@ -559,6 +559,10 @@ class Result:
         )
 
 
+def _ordinal(n: int) -> str:
+    return {2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
 def _short(items: list[str], limit: int = 3) -> list[str]:
     return items[:limit] + ([f"… {len(items) - limit} more"] if len(items) > limit else [])
 
@@ -597,8 +601,8 @@ def score(
             continue
         result.lost.append(release_name(url))
     for (recipient, message_id), copies in sorted(pic.message_ids.items()):
-        if copies > 1:
-            result.duplicates.append(f"{recipient} got Message-ID {message_id} {copies} times")
+        for copy in range(2, copies + 1):
+            result.duplicates.append(f"{recipient} got Message-ID {message_id} a {_ordinal(copy)} time")
     for (recipient, cluster), copies in sorted(
         pic.emails.items(), key=lambda kv: (kv[0][0], sorted(kv[0][1]))
     ):
