@@ -364,7 +364,7 @@ class World:
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
         with self.connection() as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute(sql, params)
+            cur.execute(sql, params or None)  # without parameters, a literal % stays as it is
             return [dict(row) for row in cur.fetchall()] if cur.description else []
 
     def one(self, sql: str, params: tuple | dict = ()) -> dict[str, Any] | None:
@@ -597,9 +597,9 @@ def score(
                 excused.add(url)
                 result.notes.append(f"{release_name(url)} not stored, reported as owed")
                 continue
-            result.lost.append(f"{release_name(url)} ({reported})")
+            result.lost.append(f"{release_name(url)} ({reported}; {fetched_as(world, url)})")
             continue
-        result.lost.append(release_name(url))
+        result.lost.append(f"{release_name(url)} ({fetched_as(world, url)})")
     for (recipient, message_id), copies in sorted(pic.message_ids.items()):
         for copy in range(2, copies + 1):
             result.duplicates.append(f"{recipient} got Message-ID {message_id} a {_ordinal(copy)} time")
@@ -617,6 +617,23 @@ def score(
         result.notes.append(f"emails listed {len(pic.unknown_urls)} URLs the baseline does not have")
     result.crashes = [step.crash for step in world.steps if step.crash]
     return result
+
+
+def fetched_as(world: World, url: str) -> str:
+    """Say what became of a page's fetches: never stored, or each raw page's status and state."""
+    path = urlsplit(url).path
+    rows = world.query(
+        """SELECT status, process_state, process_error, octet_length(body) AS size FROM raw_pages
+            WHERE kind = 'detail' AND canonical_url LIKE %s ORDER BY id""",
+        (f"%{path}",),
+    )
+    if not rows:
+        return "never stored"
+    return ", ".join(
+        f"stored {r['status']} {r['size'] // 1024} KiB {r['process_state']}"
+        + (f": {str(r['process_error'])[:60]}" if r["process_error"] else "")
+        for r in rows
+    )
 
 
 def reported_as_owed(world: World, url: str) -> str | None:
