@@ -70,3 +70,7 @@ clean:
 FUZZ_EXAMPLES ?= 100000
 fuzz: $(STAMP)
 	PRESSMON_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -p tests.parsers.fuzzing -q tests/parsers/test_fuzz.py
+
+# The fault matrix of issue 8 (also part of `make test`): real crawl, Postgres and SMTP through every fault.
+faults: $(STAMP)
+	$(BIN)/python -m pytest -q tests/faults

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from html import escape
@@ -71,6 +71,28 @@ ERROR_MESSAGES = {
     503: ("503 Service Temporarily Unavailable", "服务暂时不可用，请稍后再试。"),
 }
 PDF_TEXT = "Qingdao press office attachment {file}"
+# What a web application firewall in front of a government site shows instead of the page, with HTTP 200.
+BLOCK_TITLE = "访问受限"
+BLOCK_LINES = (
+    "抱歉，您的访问请求触发了本站的安全防护策略，已被暂时拦截。",
+    "可能的原因：访问频率过高、请求中含有异常参数，或您所在的网络存在风险。",
+    "如果您是正常访问，请输入下方验证码后继续浏览。",
+)
+BLOCK_CAPTCHA_LABEL = "验证码："
+BLOCK_CAPTCHA_PLACEHOLDER = "请输入图中字符"
+BLOCK_SUBMIT = "提交验证"
+BLOCK_EVENT_LABEL = "事件编号："
+BLOCK_FOOTER = "网站安全防护系统 · 如有疑问，请联系网站管理员"
+BLOCK_STYLE = (
+    "body{margin:0;background:#f2f4f7;font:14px/1.8 'Microsoft YaHei',sans-serif;color:#333}"
+    ".waf-box{width:560px;margin:80px auto;background:#fff;border-top:4px solid #e6a23c;padding:24px 40px}"
+    ".waf-head h1{color:#e6a23c;font-size:24px}.waf-event,.waf-footer{color:#999;font-size:12px}"
+)
+# A list page after a layout change: the items now arrive by script, the HTML has none.
+EMPTY_LIST_NOTICE = "正在加载，请稍候……"
+# The huge text node of an oversized detail page: a statistical annex pasted into the transcript.
+OVERSIZE_ROW = "序号、项目名称、建设地点、建设内容、总投资（亿元）、年度计划投资（亿元）、责任单位；"
+_OVERSIZE_SLOT = "\x00oversize\x00"
 
 STYLE = (
     "body{margin:0;font:14px/1.8 'Microsoft YaHei',sans-serif;color:#333}"
@@ -208,13 +230,35 @@ def parse_detail_path(path: str) -> int | None:
     return int(match["id"]) if match else None
 
 
-def render_list_page(releases: Sequence[Release], page: int, *, charset: str = "utf-8") -> str:
-    """Render archive list page `page` (1-based) of the given releases, newest first."""
+def render_list_page(
+    releases: Sequence[Release],
+    page: int,
+    *,
+    charset: str = "utf-8",
+    next_page: int | None = None,
+    empty: bool = False,
+) -> str:
+    """Render archive list page `page` (1-based) of the given releases, newest first.
+
+    Args:
+        releases: the visible releases.
+        page: which list page to render.
+        charset: the charset the `<meta>` tag declares.
+        next_page: where 下一页 points instead of page + 1 (a CMS bug that makes pagination loop).
+        empty: render the page after a layout change: pagination as before, but no item in the HTML.
+    """
     newest_first = sorted(releases, key=_chronological, reverse=True)
     pages = list_page_count(len(newest_first))
     if not 1 <= page <= pages:
         raise ValueError(f"list page {page} does not exist; there are {pages}")
+    if next_page is not None and not 1 <= next_page <= pages:
+        raise ValueError(f"next_page {next_page} does not exist; there are {pages}")
     items = newest_first[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    listing = (
+        [_script_list(page)]
+        if empty
+        else ['<ul class="list">', *(_list_item(release) for release in items), "</ul>"]
+    )
     body = [
         _header(),
         _breadcrumb("./index.html"),
@@ -222,15 +266,28 @@ def render_list_page(releases: Sequence[Release], page: int, *, charset: str = "
         _side_menu(),
         '<div class="list-box">',
         f'<div class="list-head"><h2>{SECTION_NAME}</h2></div>',
-        '<ul class="list">',
-        *(_list_item(release) for release in items),
-        "</ul>",
-        _pagination(page, pages, len(newest_first)),
+        *listing,
+        _pagination(page, pages, len(newest_first), next_page=next_page),
         "</div>",
         "</div>",
         _footer(),
     ]
     return _document(f"{SECTION_NAME}-{SITE_NAME}", body, charset)
+
+
+def _script_list(page: int) -> str:
+    return (
+        f'<div class="list" id="listContainer" data-page="{page}"><p class="loading">{EMPTY_LIST_NOTICE}</p></div>\n'
+        "<script>\n"
+        "(function () {\n"
+        "  var box = document.getElementById('listContainer');\n"
+        "  var xhr = new XMLHttpRequest();\n"
+        "  xhr.open('GET', './list.json?page=' + box.getAttribute('data-page'));\n"
+        "  xhr.onload = function () { box.innerHTML = xhr.responseText; };\n"
+        "  xhr.send();\n"
+        "})();\n"
+        "</script>"
+    )
 
 
 def _list_item(release: Release) -> str:
@@ -248,13 +305,14 @@ def _list_href(release: Release) -> str:
     return detail_path(release)
 
 
-def _pagination(page: int, pages: int, items: int) -> str:
+def _pagination(page: int, pages: int, items: int, *, next_page: int | None = None) -> str:
     parts = [_page_link(FIRST_PAGE, 1), _page_step(PREVIOUS_PAGE, page - 1, pages)]
     for number in range(1, pages + 1):
         parts.append(
             f'<span class="current">{number}</span>' if number == page else _page_link(str(number), number)
         )
-    parts += [_page_step(NEXT_PAGE, page + 1, pages), _page_link(LAST_PAGE, pages)]
+    following = _page_link(NEXT_PAGE, next_page) if next_page else _page_step(NEXT_PAGE, page + 1, pages)
+    parts += [following, _page_link(LAST_PAGE, pages)]
     parts.append(
         f'<span class="total">{PAGE_TOTAL.format(pages=pages)} {ITEM_TOTAL.format(items=items)}</span>'
     )
@@ -293,6 +351,49 @@ def render_detail_page(
         newer: the visible release published just after, if any.
         charset: the charset the `<meta>` tag declares.
     """
+    return _detail_page(release, views=views, older=older, newer=newer, charset=charset)
+
+
+def render_oversized_detail_page(
+    release: Release,
+    *,
+    size: int,
+    views: int,
+    older: Release | None = None,
+    newer: Release | None = None,
+    charset: str = "utf-8",
+    chunk: int = 64 * 1024,
+) -> Iterator[bytes]:
+    """Yield, chunk by chunk, a detail page of at least `size` bytes: one huge text node in the transcript.
+
+    The page is never held whole in memory, so a test can serve tens of megabytes cheaply.
+    """
+    head, tail = (
+        part.encode(charset, errors="xmlcharrefreplace")
+        for part in _detail_page(
+            release, views=views, older=older, newer=newer, charset=charset, oversize=True
+        ).split(_OVERSIZE_SLOT)
+    )
+    yield head
+    row = OVERSIZE_ROW.encode(charset)
+    block = row * max(1, chunk // len(row))
+    remaining = size - len(head) - len(tail)
+    while remaining > 0:
+        yield block
+        remaining -= len(block)
+    yield tail
+
+
+def _detail_page(
+    release: Release,
+    *,
+    views: int,
+    older: Release | None,
+    newer: Release | None,
+    charset: str,
+    oversize: bool = False,
+) -> str:
+    content = _content_block(release.paragraphs, repeat=release.repeat_body, oversize=oversize)
     body = [
         _header(),
         _breadcrumb("../../index.html"),
@@ -300,7 +401,7 @@ def render_detail_page(
         '<div class="detail">',
         _title_block(release.title_lines),
         _info_block(release, views),
-        _content_block(release.paragraphs, repeat=release.repeat_body),
+        content,
         _attachments_block(release.attachments),
         _tools_block(),
         _share_block(),
@@ -334,9 +435,11 @@ def _info_block(release: Release, views: int) -> str:
     return '<div class="detail-info">\n' + "\n".join(lines) + "\n</div>"
 
 
-def _content_block(paragraphs: Sequence[str], *, repeat: bool) -> str:
+def _content_block(paragraphs: Sequence[str], *, repeat: bool, oversize: bool = False) -> str:
     copies = 2 if repeat else 1
     lines = [f"<p>{PARAGRAPH_INDENT}{escape(text)}</p>" for text in paragraphs] * copies
+    if oversize:
+        lines.append(f"<p>{_OVERSIZE_SLOT}</p>")
     return (
         '<div class="detail-content" id="zoom">\n<div class="TRS_Editor">\n'
         + "\n".join(lines)
@@ -393,9 +496,41 @@ def render_error_page(status: int, *, charset: str = "utf-8") -> str:
     )
 
 
-def render_robots() -> str:
-    """Render `/robots.txt`: everything allowed except search and admin."""
-    return "User-agent: *\n" + "".join(f"Disallow: {path}\n" for path in ROBOTS_DISALLOWED)
+def render_robots(disallowed: Sequence[str] = ROBOTS_DISALLOWED) -> str:
+    """Render `/robots.txt`: everything allowed except the given paths (search and admin by default)."""
+    return "User-agent: *\n" + "".join(f"Disallow: {path}\n" for path in disallowed)
+
+
+def render_block_page(event: str, *, charset: str = "utf-8") -> str:
+    """Render the captcha page a web application firewall serves, with HTTP 200, instead of the page asked for.
+
+    It is the firewall's own page: none of the site's header, menus or footer.
+    """
+    lines = "\n".join(f"<p>{line}</p>" for line in BLOCK_LINES)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="zh-CN">\n'
+        "<head>\n"
+        f'<meta charset="{charset}">\n'
+        '<meta name="robots" content="noindex, nofollow">\n'
+        f"<title>{BLOCK_TITLE}</title>\n"
+        f"<style>{BLOCK_STYLE}</style>\n"
+        "</head>\n"
+        "<body>\n"
+        '<div class="waf-box">\n'
+        f'<div class="waf-head"><h1>{BLOCK_TITLE}</h1></div>\n'
+        f'<div class="waf-text">\n{lines}\n</div>\n'
+        '<form class="waf-captcha" method="post" action="/waf/verify">'
+        f"<label>{BLOCK_CAPTCHA_LABEL}</label>"
+        '<img src="/waf/captcha.png" alt="验证码" width="100" height="36">'
+        f'<input type="text" name="captcha" maxlength="6" placeholder="{BLOCK_CAPTCHA_PLACEHOLDER}">'
+        f'<button type="submit">{BLOCK_SUBMIT}</button></form>\n'
+        f'<p class="waf-event">{BLOCK_EVENT_LABEL}{escape(event)}</p>\n'
+        f'<p class="waf-footer">{BLOCK_FOOTER}</p>\n'
+        "</div>\n"
+        "</body>\n"
+        "</html>\n"
+    )
 
 
 def render_attachment_pdf(file_name: str) -> bytes:

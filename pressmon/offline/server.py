@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import socketserver
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,7 +27,29 @@ HTML_TYPE = "text/html; charset={charset}"
 TEXT_TYPE = "text/plain; charset=utf-8"
 PDF_TYPE = "application/pdf"
 ERROR_FAULTS = {"500": 500, "503": 503, "404": 404}
-FAULT_KINDS = frozenset({*ERROR_FAULTS, "timeout", "truncate", "wrong-charset", "gbk"})
+# Faults that only make sense on one kind of path; the others apply to any path.
+LIST_FAULTS = frozenset({"pagination-loop", "empty-list"})
+DETAIL_FAULTS = frozenset({"huge"})
+ROBOTS_FAULTS = frozenset({"robots-disallow"})
+FAULT_KINDS = frozenset(
+    {
+        *ERROR_FAULTS,
+        "timeout",
+        "truncate",
+        "wrong-charset",
+        "gbk",
+        "redirect-offsite",
+        "blocked",
+        *LIST_FAULTS,
+        *DETAIL_FAULTS,
+        *ROBOTS_FAULTS,
+    }
+)
+# Another host on the loopback network: a redirect there leaves the site but never the machine.
+OFFSITE_HOST = "127.0.0.2"
+DEFAULT_OFFSITE_BASE_URL = f"http://{OFFSITE_HOST}"
+OFFSITE_PAGE = '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>另一个网站</title></head>\n<body><p>这里不是青岛新闻发布网站。</p></body></html>\n'
+HUGE_PAGE_BYTES = 20 * 1024 * 1024
 REDIRECTS = dict.fromkeys(
     ("/", "/index.html", "/xwfbHtml", qd_press.SITE_ROOT, "/xwfbHtml/wangqihuigu"), qd_press.ARCHIVE_INDEX
 )
@@ -53,6 +76,8 @@ class _Reply:
     body: bytes = b""
     location: str | None = None
     truncated: bool = False
+    # A body sent piece by piece, without Content-Length, ending when the connection closes.
+    stream: Iterable[bytes] | None = None
 
 
 @dataclass
@@ -68,10 +93,16 @@ class OfflineSite:
         releases_dir: folder of `<ID>.json` releases; the bundled copy when None.
         port: port to bind on 127.0.0.1; 0 picks a free one.
         published: how many of the oldest releases are visible; all when None.
+        offsite_base_url: where the `redirect-offsite` fault sends clients (another host on loopback).
     """
 
     def __init__(
-        self, releases_dir: Path | str | None = None, *, port: int = 0, published: int | None = None
+        self,
+        releases_dir: Path | str | None = None,
+        *,
+        port: int = 0,
+        published: int | None = None,
+        offsite_base_url: str = DEFAULT_OFFSITE_BASE_URL,
     ) -> None:
         self._releases = tuple(qd_press.load_releases(Path(releases_dir or DEFAULT_RELEASES_DIR)))
         published = len(self._releases) if published is None else published
@@ -80,6 +111,8 @@ class OfflineSite:
         self._published = published
         self._port = port
         self.timeout_delay = DEFAULT_TIMEOUT_DELAY
+        self.offsite_base_url = offsite_base_url.rstrip("/")
+        self.huge_page_bytes = HUGE_PAGE_BYTES
         self._lock = threading.Lock()
         self._views = {release.id: release.views for release in self._releases}
         self._positions = {release.id: position for position, release in enumerate(self._releases)}
@@ -167,6 +200,12 @@ class OfflineSite:
             raise ValueError(f"unknown fault {kind!r}; expected one of {sorted(FAULT_KINDS)}")
         if not path.startswith("/"):
             raise ValueError(f"fault path {path!r} must start with '/'")
+        if kind in LIST_FAULTS and qd_press.parse_list_path(path) is None:
+            raise ValueError(f"fault {kind!r} applies to list pages, not {path!r}")
+        if kind in DETAIL_FAULTS and qd_press.parse_detail_path(path) is None:
+            raise ValueError(f"fault {kind!r} applies to detail pages, not {path!r}")
+        if kind in ROBOTS_FAULTS and path != qd_press.ROBOTS_PATH:
+            raise ValueError(f"fault {kind!r} applies to {qd_press.ROBOTS_PATH}, not {path!r}")
         if times is not None and times < 1:
             raise ValueError(f"times={times} must be at least 1")
         with self._lock:
@@ -209,48 +248,140 @@ class OfflineSite:
             return _html(ERROR_FAULTS[fault], qd_press.render_error_page(ERROR_FAULTS[fault]), UTF8)
         if fault == "timeout" and self._stopping.wait(self.timeout_delay):
             return None
-        reply = self._route(path, FAULT_ENCODINGS.get(fault or "", UTF8))
+        if fault == "redirect-offsite":
+            return _Reply(302, HTML_TYPE.format(charset="utf-8"), location=self.offsite_base_url + path)
+        if fault == "blocked":
+            event = hashlib.sha256(path.encode()).hexdigest()[:20]
+            return _html(200, qd_press.render_block_page(event), UTF8)
+        reply = self._route(path, FAULT_ENCODINGS.get(fault or "", UTF8), fault)
         return replace(reply, truncated=True) if fault == "truncate" else reply
 
-    def _route(self, path: str, encoding: _Encoding) -> _Reply:
+    def _route(self, path: str, encoding: _Encoding, fault: str | None = None) -> _Reply:
         if path == qd_press.ROBOTS_PATH:
-            return _Reply(200, TEXT_TYPE, qd_press.render_robots().encode("utf-8"))
+            disallowed = qd_press.ROBOTS_DISALLOWED
+            if fault == "robots-disallow":
+                disallowed = (qd_press.ARCHIVE_PATH, *disallowed)
+            return _Reply(200, TEXT_TYPE, qd_press.render_robots(disallowed).encode("utf-8"))
         if path in REDIRECTS:
             return _Reply(302, HTML_TYPE.format(charset="utf-8"), location=REDIRECTS[path])
         page = qd_press.parse_list_path(path)
         if page is not None:
-            return self._list_reply(page, encoding)
+            return self._list_reply(page, encoding, fault)
         release_id = qd_press.parse_detail_path(path)
         if release_id is not None:
-            return self._detail_reply(path, release_id, encoding)
+            return self._detail_reply(path, release_id, encoding, fault)
         if path in self._attachments:
             return self._attachment_reply(*self._attachments[path])
         return _not_found(encoding)
 
-    def _list_reply(self, page: int, encoding: _Encoding) -> _Reply:
+    def _list_reply(self, page: int, encoding: _Encoding, fault: str | None) -> _Reply:
         visible = self.visible
         if page > qd_press.list_page_count(len(visible)):
             return _not_found(encoding)
-        return _html(200, qd_press.render_list_page(visible, page, charset=encoding.meta), encoding)
+        html = qd_press.render_list_page(
+            visible,
+            page,
+            charset=encoding.meta,
+            next_page=1 if fault == "pagination-loop" else None,
+            empty=fault == "empty-list",
+        )
+        return _html(200, html, encoding)
 
-    def _detail_reply(self, path: str, release_id: int, encoding: _Encoding) -> _Reply:
+    def _detail_reply(self, path: str, release_id: int, encoding: _Encoding, fault: str | None) -> _Reply:
         visible = self.visible
         position = self._positions.get(release_id, len(visible))
         if position >= len(visible) or qd_press.detail_path(visible[position]) != path:
             return _not_found(encoding)
-        html = qd_press.render_detail_page(
-            visible[position],
-            views=self._count_view(release_id),
-            older=visible[position - 1] if position > 0 else None,
-            newer=visible[position + 1] if position + 1 < len(visible) else None,
-            charset=encoding.meta,
-        )
+        page = {
+            "views": self._count_view(release_id),
+            "older": visible[position - 1] if position > 0 else None,
+            "newer": visible[position + 1] if position + 1 < len(visible) else None,
+            "charset": encoding.meta,
+        }
+        if fault == "huge":
+            chunks = qd_press.render_oversized_detail_page(
+                visible[position], size=self.huge_page_bytes, **page
+            )
+            return _Reply(200, HTML_TYPE.format(charset=encoding.header), stream=self._until_stopped(chunks))
+        html = qd_press.render_detail_page(visible[position], **page)
         return _html(200, html, encoding)
+
+    def _until_stopped(self, chunks: Iterable[bytes]) -> Iterable[bytes]:
+        for chunk in chunks:
+            if self._stopping.is_set():
+                return
+            yield chunk
 
     def _attachment_reply(self, position: int, file_name: str) -> _Reply:
         if position >= len(self.visible):
             return _not_found(UTF8)
         return _Reply(200, PDF_TYPE, qd_press.render_attachment_pdf(file_name))
+
+
+class OffsiteServer:
+    """A tiny HTTP server on another loopback host that answers every request and records it.
+
+    The `redirect-offsite` fault sends clients here: a crawler that refuses to leave its site sends it nothing.
+
+    Args:
+        host: the loopback address to bind, 127.0.0.2 by default.
+        port: port to bind; 0 picks a free one.
+    """
+
+    def __init__(self, host: str = OFFSITE_HOST, *, port: int = 0) -> None:
+        self._host = host
+        self._port = port
+        self._lock = threading.Lock()
+        self._requests: list[tuple[str, str, int]] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> OffsiteServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> OffsiteServer:
+        """Bind the port and start serving in a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError("the offsite server is already running")
+        self._server = _Server((self._host, self._port), respond=self._respond, record=self._record)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="offsite", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._server, self._thread = None, None
+
+    @property
+    def base_url(self) -> str:
+        """Return the server's root URL, such as `http://127.0.0.2:54321`."""
+        if self._server is None:
+            raise RuntimeError("the offsite server is not running")
+        return f"http://{self._host}:{self._server.server_address[1]}"
+
+    @property
+    def requests(self) -> list[tuple[str, str, int]]:
+        """Return a snapshot of the (method, path, status) of every request it answered."""
+        with self._lock:
+            return list(self._requests)
+
+    def _record(self, method: str, path: str, status: int) -> None:
+        with self._lock:
+            self._requests.append((method, path, status))
+
+    def _respond(self, path: str) -> _Reply:
+        return _html(200, OFFSITE_PAGE, UTF8)
 
 
 def _html(status: int, html: str, encoding: _Encoding) -> _Reply:
@@ -315,12 +446,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
+        if reply.stream is None:
+            self.send_header("Content-Length", str(len(reply.body)))
         if reply.location:
             self.send_header("Location", reply.location)
         self.send_header("Connection", "close")
         self.end_headers()
-        if send_body:
+        if send_body and reply.stream is not None:
+            for chunk in reply.stream:
+                self.wfile.write(chunk)
+        elif send_body:
             self.wfile.write(reply.body[: len(reply.body) // 3] if reply.truncated else reply.body)
         self.close_connection = True
 

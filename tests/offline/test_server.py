@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from pressmon.offline import qd_press
-from pressmon.offline.server import DEFAULT_RELEASES_DIR, OfflineSite
+from pressmon.offline.server import DEFAULT_RELEASES_DIR, OfflineSite, OffsiteServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE_INDEX = "/xwfbHtml/wangqihuigu/index.html"
@@ -554,3 +554,132 @@ def test_bundled_releases_load_and_serve() -> None:
         seed = next(r for r in site.releases if r.id == 1206)
         assert qd_press.detail_path(seed) == "/xwfbHtml/wangqihuigu/2023/0223/1206.html"
         assert seed.repeat_body
+
+
+# -- faults of the fault matrix (tests/faults) ----------------------------------------------------------
+
+
+def test_redirect_offsite_fault_sends_the_client_to_another_loopback_host(releases_dir: Path) -> None:
+    with OffsiteServer() as offsite, OfflineSite(releases_dir, offsite_base_url=offsite.base_url) as site:
+        path = qd_press.detail_path(site.releases[2])
+        site.set_fault(path, "redirect-offsite")
+
+        status, headers, _ = fetch(site, path)
+        host, port = urlsplit(headers["Location"]).hostname, urlsplit(headers["Location"]).port
+        connection = http.client.HTTPConnection(host, port, timeout=5)
+        connection.request("GET", urlsplit(headers["Location"]).path)
+        followed = connection.getresponse()
+        followed.read()
+        connection.close()
+
+        assert status == 302
+        assert headers["Location"] == offsite.base_url + path
+        assert host == "127.0.0.2"
+        assert followed.status == 200
+        assert offsite.requests == [("GET", path, 200)]
+
+
+def test_the_offsite_server_records_nothing_until_asked() -> None:
+    with OffsiteServer() as offsite:
+        assert re.fullmatch(r"http://127\.0\.0\.2:[0-9]+", offsite.base_url)
+        assert offsite.requests == []
+
+
+def test_blocked_fault_serves_a_captcha_page_with_http_200(site: OfflineSite) -> None:
+    release = site.releases[2]
+    path = qd_press.detail_path(release)
+    site.set_fault(path, "blocked")
+
+    html = page_text(site, path)
+
+    assert "<title>访问受限</title>" in html
+    assert "验证码" in html and 'name="captcha"' in html
+    assert release.list_title not in html
+    assert qd_press.OFFICE_NAME not in html
+    assert not ABSOLUTE_URL.search(html)
+    site.clear_faults()
+    assert release.list_title in page_text(site, path)
+
+
+def test_blocked_fault_on_the_first_list_page_hides_every_item(site: OfflineSite) -> None:
+    site.set_fault(ARCHIVE_INDEX, "blocked")
+
+    html = page_text(site, ARCHIVE_INDEX)
+
+    assert list_items(html) == []
+    assert "下一页" not in html and "访问受限" in html
+
+
+def test_huge_fault_streams_a_page_of_twenty_megabytes_without_a_length(site: OfflineSite) -> None:
+    release = site.releases[4]
+    path = qd_press.detail_path(release)
+    site.set_fault(path, "huge")
+
+    status, headers, body = fetch(site, path, timeout=30)
+
+    assert status == 200
+    assert "Content-Length" not in headers
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert len(body) >= 20 * 1024 * 1024
+    html = body.decode("utf-8")
+    assert html.startswith("<!DOCTYPE html>") and html.endswith("</html>\n")
+    assert release.list_title in html
+    assert html.count(qd_press.OVERSIZE_ROW) > 100_000
+    assert "\x00" not in html
+
+
+def test_huge_fault_size_can_be_set(site: OfflineSite) -> None:
+    path = qd_press.detail_path(site.releases[4])
+    site.huge_page_bytes = 300_000
+    site.set_fault(path, "huge")
+
+    _, _, body = fetch(site, path)
+
+    assert 300_000 <= len(body) < 300_000 + 70_000
+
+
+def test_robots_disallow_fault_forbids_the_archive(site: OfflineSite) -> None:
+    site.set_fault("/robots.txt", "robots-disallow")
+
+    _, _, body = fetch(site, "/robots.txt")
+
+    assert "Disallow: /xwfbHtml/wangqihuigu/" in body.decode("ascii").splitlines()
+    site.clear_faults()
+    assert "wangqihuigu" not in fetch(site, "/robots.txt")[2].decode("ascii")
+
+
+def test_pagination_loop_fault_links_the_next_page_back_to_the_first(releases_dir: Path) -> None:
+    with OfflineSite(releases_dir) as site:
+        second = qd_press.list_path(2)
+        site.set_fault(second, "pagination-loop")
+
+        html = page_text(site, second)
+
+        assert NEXT_LINK.search(html)[1] == "./index.html"
+        assert len(list_items(html)) == RELEASE_COUNT - 15
+        assert NEXT_LINK.search(page_text(site, ARCHIVE_INDEX))[1] == "./index_1.html"
+
+
+def test_empty_list_fault_keeps_pagination_but_lists_no_item(site: OfflineSite) -> None:
+    site.set_fault(ARCHIVE_INDEX, "empty-list")
+
+    html = page_text(site, ARCHIVE_INDEX)
+
+    assert list_items(html) == []
+    assert not any(qd_press.parse_detail_path(urlsplit(href).path) for href in HREF.findall(html))
+    assert NEXT_LINK.search(html)[1] == "./index_1.html"
+    assert "共2页" in html and f"共{RELEASE_COUNT}条" in html
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("/robots.txt", "pagination-loop"),
+        ("/xwfbHtml/wangqihuigu/2023/0114/408.html", "empty-list"),
+        (ARCHIVE_INDEX, "huge"),
+        (ARCHIVE_INDEX, "robots-disallow"),
+    ],
+)
+def test_faults_for_one_kind_of_page_are_refused_elsewhere(site: OfflineSite, path: str, kind: str) -> None:
+    with pytest.raises(ValueError, match=kind):
+        site.set_fault(path, kind)
