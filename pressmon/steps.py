@@ -13,19 +13,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg2
 
 from parsers.extract import ParseError
-from parsers.fingerprint import SAME_RELEASE_THRESHOLD, Fingerprint, contained, similarity
-from parsers.release import ParsedRelease, parse_release
-from parsers.tag import Tagger
 from parsers.taxonomy import CURRENT_SCHEME, load_crosswalk, load_scheme, scheme_codes
 from pressmon import alerts, mail, weekly
 from pressmon.config import Config
 from pressmon.errors import CrawlError, DeliveryError, DeliveryRefused, UnknownSourceError
 from pressmon.store import Store, as_role, connect, database_url
+
+if TYPE_CHECKING:
+    from parsers.fingerprint import Fingerprint
+    from parsers.release import ParsedRelease
+    from parsers.tag import Tagger
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +180,8 @@ def process(config: Config, progress: Progress = _quiet) -> dict[str, int]:
     A page that cannot be parsed or stored, whatever the reason, is marked failed with that reason and the
     batch goes on; only the database itself failing stops the step.
     """
+    from parsers.tag import Tagger
+
     tagger = Tagger(load_scheme(config.scheme))
     counts: Counter[str] = Counter()
     with Store.open(config) as store:
@@ -201,6 +205,13 @@ def process(config: Config, progress: Progress = _quiet) -> dict[str, int]:
             done = sum(counts.values())
             progress(f"processed {done}/{total} pages ({dict(counts)})")
     return dict(counts)
+
+
+def parse_release(*args: Any, **kwargs: Any) -> ParsedRelease:
+    """Parse page bytes into a release (the parsers load jieba and scipy: only the steps that parse pay)."""
+    from parsers.release import parse_release as parse
+
+    return parse(*args, **kwargs)
 
 
 def _parse_row(row: dict[str, Any], tagger: Tagger) -> ParsedRelease | str:
@@ -284,6 +295,8 @@ def _store_release(
 def retag(config: Config, scheme_code: str | None = None, progress: Progress = _quiet) -> dict[str, int]:
     """Tag every release again with a scheme, replacing that scheme's tags and keeping other schemes' tags."""
     code = scheme_code or config.scheme
+    from parsers.tag import Tagger
+
     tagger = Tagger(load_scheme(code))
     counts: Counter[str] = Counter()
     with Store.open(config) as store:
@@ -308,6 +321,8 @@ def assign_cluster(store: Store, cur: Any, fp: Fingerprint) -> tuple[int, str]:
 
     Candidates come from an index lookup per band, so the cost per release does not grow with the archive.
     """
+    from parsers.fingerprint import SAME_RELEASE_THRESHOLD, contained, similarity
+
     cluster_id = store.cluster_of_hash(cur, fp.content_hash)
     if cluster_id is not None:
         return cluster_id, "duplicate"
