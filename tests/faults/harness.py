@@ -423,7 +423,7 @@ class World:
 
     def canonical(self, index: int) -> str:
         """Canonical URL of the index-th oldest release (what releases.canonical_url holds)."""
-        return f"http://qdfb.shiminjia.com{qd_press.detail_path(self.site.releases[index])}"
+        return f"https://qdfb.shiminjia.com{qd_press.detail_path(self.site.releases[index])}"
 
     def detail_path(self, index: int) -> str:
         return qd_press.detail_path(self.site.releases[index])
