@@ -128,3 +128,18 @@ def test_reader_role_reads_reporting_and_cannot_write_or_read_tables(db_url):
 def test_an_installation_without_migrations_fails_loudly(tmp_path):
     with pytest.raises(MigrationError, match="no migrations found"):
         load_migrations(tmp_path)
+
+
+def test_a_migration_that_fails_is_named_in_one_line(empty_db_url, tmp_path):
+    (tmp_path / "0001_fine.sql").write_text("CREATE TABLE fine (id integer PRIMARY KEY);")
+    (tmp_path / "0002_broken.sql").write_text("CREATE TABLE broken (id integer REFERENCES nowhere (id));")
+    conn = connect(empty_db_url)
+    try:
+        with pytest.raises(MigrationError, match=r"^migration 0002_broken failed: .*nowhere") as caught:
+            migrate(conn, tmp_path)
+        assert "\n" not in str(caught.value)
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT name FROM pressmon_migrations")
+            assert [row[0] for row in cur.fetchall()] == ["0001_fine"]
+    finally:
+        conn.close()
