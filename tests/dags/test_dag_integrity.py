@@ -57,3 +57,19 @@ def test_a_watcher_leaf_fails_the_run_when_any_task_failed(bag):
     assert watcher.trigger_rule == "one_failed"
     assert watcher.downstream_list == []
     assert {t.task_id for t in watcher.upstream_list} == set(tasks) - {"watcher"}
+
+
+def test_start_date_is_timezone_aware_midnight_in_beijing(bag):
+    from zoneinfo import ZoneInfo
+
+    start = bag.dags["pressmon_nightly"].start_date
+    assert start.tzinfo is not None and start.utcoffset() is not None
+    assert start.astimezone(ZoneInfo("Asia/Shanghai")).hour == 0
+
+
+def test_retries_come_from_the_configuration(monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("PRESSMON_TASK_RETRIES", "4")
+    dag = DagBag(dag_folder=str(DAGS_FOLDER)).dags["pressmon_nightly"]
+    assert {task.retries for task in dag.tasks if task.task_id != "watcher"} == {4}
