@@ -385,7 +385,7 @@ def _lines(container: lxml.html.HtmlElement, deadline: float) -> list[str]:
 def _clean(lines: list[str], title: str) -> list[str]:
     """Drop furniture lines and the repeated title, and collapse blocks the page repeats."""
     title_key = comparison_key(title)
-    kept = []
+    kept: list[str] = []
     for line in lines:
         if vocab.NOISE_LINES.match(line):
             continue
