@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         return code
     except (PressmonError, TaxonomyError) as exc:
+        _end_progress_line()
         if verbosity > 0 or debug:
             logging.getLogger("pressmon").info("pressmon %s failed", args.handler.__name__, exc_info=True)
         print(f"pressmon: {exc}", file=sys.stderr)
@@ -62,8 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return BROKEN_PIPE
     except KeyboardInterrupt:
+        _end_progress_line()
         print("pressmon: interrupted", file=sys.stderr)
         return INTERRUPTED
+
+
+def _end_progress_line() -> None:
+    """End a live progress line, so that what follows starts on a line of its own."""
+    if _log_handler.terminal is not None:
+        _log_handler.terminal.finish()
 
 
 def _setup_logging(verbosity: int, debug: bool, configured: str | None) -> None:

@@ -57,7 +57,7 @@ class Lines(Progress):
         self.done = 0
         self.detail = ""
         self.started = clock()
-        self.shown_at: float | None = self.started
+        self.shown_at = self.started
 
     def start(self, what: str, total: int | None = None, unit: str = "pages") -> None:
         self.what, self.total, self.unit = what, total, unit
@@ -71,9 +71,13 @@ class Lines(Progress):
         if total is not None:
             self.total = total
         now = self.clock()
-        if self.shown_at is None or now - self.shown_at >= self.every:
+        if now - self.shown_at >= self.every:
             self.shown_at = now
-            self.write(self.line())
+            self.show()
+
+    def show(self) -> None:
+        """Show how far the work is (every `every` seconds)."""
+        self.write(self.line())
 
     def note(self, message: str) -> None:
         self.write(message)
@@ -110,13 +114,10 @@ class Terminal(Lines):
 
     def update(self, done: int, total: int | None = None, detail: str = "") -> None:
         with self.lock:
-            self.done, self.detail = done, detail
-            if total is not None:
-                self.total = total
-            now = self.clock()
-            if self.shown_at is None or now - self.shown_at >= self.every:
-                self.shown_at = now
-                self._draw()
+            super().update(done, total, detail)
+
+    def show(self) -> None:
+        self._draw()
 
     def note(self, message: str) -> None:
         with self.above():
