@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-extract bench-dedup bench-process bench-search lock clean stop system-packages fonts screenshots fuzz faults
+.PHONY: demo test lint typecheck bench bench-extract bench-dedup bench-process bench-search lock clean stop system-packages fonts screenshots fuzz faults
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ endef
 demo: $(STAMP) fonts
 	$(BIN)/pressmon demo
 
-test: $(STAMP) system-packages
+test: system-packages lint typecheck
 	$(BIN)/python -m pytest -q
 
 # The screenshots in docs/screenshots: the weekly report and a digest of the demo data, in headless Chromium.
@@ -38,6 +38,9 @@ screenshots: $(STAMP) system-packages
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy parsers/
 
 bench: bench-extract bench-dedup bench-process bench-search
 

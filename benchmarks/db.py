@@ -46,7 +46,7 @@ def admin(url: str, sql: str) -> None:
 def _embedded_in_var() -> str:
     from pressmon import embedded
 
-    return with_database(embedded.ensure_running(ROOT / "var"), "postgres")
+    return with_database(embedded.ensure_running(ROOT / "var", create=True), "postgres")
 
 
 @contextmanager

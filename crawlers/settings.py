@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from pressmon.config import Config
 
 _config = Config.from_env()
@@ -31,11 +29,14 @@ CLOSESPIDER_ERRORCOUNT = 20
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 HTTPCACHE_ENABLED = False
-LOG_LEVEL = os.environ.get("PRESSMON_CRAWL_LOG_LEVEL", "INFO")
+LOG_LEVEL = _config.crawl_log_level
 LOGSTATS_INTERVAL = 30.0
+# `pressmon crawl` turns these on (-s): JSON progress lines on stdout, and the end-of-crawl stats only with -v.
+PROGRESS_LINES_INTERVAL = 0.0
+STATS_DUMP = True
 
 ITEM_PIPELINES = {"crawlers.pipelines.RawPagePipeline": 100}
-EXTENSIONS = {"crawlers.pipelines.CrawlRunRecorder": 100}
+EXTENSIONS = {"crawlers.pipelines.CrawlRunRecorder": 100, "crawlers.progress.ProgressLines": 200}
 # After RedirectMiddleware (600), so its process_response sees a redirect before Scrapy follows it.
 DOWNLOADER_MIDDLEWARES = {"crawlers.middlewares.HostGuard": 650}
 

@@ -6,35 +6,39 @@ Scrapy process, so one broken site fails only its own task), then parse, dedupli
 send alert digests, and write the run's summary to `crawl_runs`. Processing, alerts and the report run even
 when a crawl failed; the `watcher` task then fails, so the run itself ends `failed` where operators look.
 
-All logic lives in `pressmon.steps`; configuration comes from `PRESSMON_*` environment variables.
+All logic lives in `pressmon.steps`; configuration comes from `PRESSMON_*` environment variables, read by
+`pressmon.config.Config` (task retries, failure email and SMTP connection included). The DAG never migrates:
+`pressmon db migrate` is a deployment step (compose's airflow-init runs it), and a task started against a
+database behind this pressmon's migrations fails with one line saying so.
 """
 
 from __future__ import annotations
 
-import os
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+import pendulum
 from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, get_current_context, task
 
-RETRIES = int(os.environ.get("PRESSMON_TASK_RETRIES", "2"))
+from pressmon.config import Config
+
+TIMEZONE = "Asia/Shanghai"
+# Read when the file is parsed: retries and the failure notifier are part of the DAG's definition.
+CONFIG = Config.from_env()
 
 
-def _config():
-    from pressmon.config import Config
-
+def _config() -> Config:
     return Config.from_env()
 
 
 def _failure_callbacks() -> list:
-    recipient = os.environ.get("PRESSMON_FAILURE_EMAIL")
-    if not recipient:
+    if not CONFIG.failure_email:
         return []
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
     return [
         SmtpNotifier(
-            to=recipient,
-            smtp_conn_id=os.environ.get("PRESSMON_SMTP_CONN_ID", "smtp_default"),
+            to=CONFIG.failure_email,
+            smtp_conn_id=CONFIG.smtp_conn_id,
             subject="pressmon: task {{ ti.task_id }} failed in {{ dag_run.run_id }}",
         )
     ]
@@ -42,15 +46,15 @@ def _failure_callbacks() -> list:
 
 @dag(
     dag_id="pressmon_nightly",
-    schedule=CronTriggerTimetable("0 2 * * *", timezone="Asia/Shanghai"),
-    start_date=datetime(2026, 1, 1),
+    schedule=CronTriggerTimetable("0 2 * * *", timezone=TIMEZONE),
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
     tags=["pressmon", "crawl", "alerts"],
     doc_md=__doc__,
     default_args={
         "owner": "pressmon",
-        "retries": RETRIES,
+        "retries": CONFIG.task_retries,
         "retry_delay": timedelta(minutes=5),
         "retry_exponential_backoff": True,
         "on_failure_callback": _failure_callbacks(),

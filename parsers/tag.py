@@ -9,6 +9,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import jieba
 
@@ -40,7 +41,7 @@ class TagOptions:
 class Tag:
     chain: str
     score: float
-    evidence: dict[str, object]
+    evidence: dict[str, Any]
 
     def as_json(self) -> dict[str, object]:
         return {"chain": self.chain, "score": round(self.score, 4), "evidence": self.evidence}

@@ -126,5 +126,4 @@ def with_airflow_smtp(config: Config) -> Config:
     """Return config with its SMTP server taken from the Airflow connection when PRESSMON_SMTP_URL is unset."""
     if config.smtp_url:
         return config
-    conn_id = os.environ.get("PRESSMON_SMTP_CONN_ID", "pressmon_smtp")
-    return replace(config, smtp_url=smtp_url_from_connection(conn_id))
+    return replace(config, smtp_url=smtp_url_from_connection(config.smtp_conn_id))

@@ -5,41 +5,124 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
+import os
 import sys
 import uuid
 from datetime import date
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from pressmon.config import Config
+from pressmon.config import Config, email_address
 from pressmon.errors import PressmonError, SubscriptionError
+from pressmon.progress import QUIET, LogHandler, Progress, for_stream
+
+# Exit codes: 1 a command failed, 2 it was called wrongly, 130 interrupted, 141 its reader went away (as a
+# program killed by SIGPIPE).
+USAGE_ERROR = 2
+INTERRUPTED = 130
+BROKEN_PIPE = 141
+_log_handler = LogHandler(sys.stderr)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake on the command line told in one line."""
+
+    def error(self, message: str) -> Any:
+        self.exit(USAGE_ERROR, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
 def main(argv: list[str] | None = None) -> int:
+    from parsers.taxonomy import TaxonomyError
+
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-    if not hasattr(args, "handler"):
-        parser.print_help()
-        return 2
+    verbosity = getattr(args, "verbose", 0) - getattr(args, "quiet", 0)
+    debug = getattr(args, "debug", False)
+    _setup_logging(verbosity, debug, None)
+    if getattr(args, "handler", None) is None:
+        getattr(args, "group", parser).print_help(sys.stderr)
+        return USAGE_ERROR
     try:
-        return args.handler(args, Config.from_env()) or 0
-    except PressmonError as exc:
-        if args.verbose:
+        if getattr(args, "lenient", False):
+            config, args.problems = Config.from_env_leniently()
+        else:
+            config = Config.from_env()
+        _setup_logging(verbosity, debug, config.log_level)
+        code = args.handler(args, config) or 0
+        sys.stdout.flush()
+        return code
+    except (PressmonError, TaxonomyError) as exc:
+        _end_progress_line()
+        if verbosity > 0 or debug:
             logging.getLogger("pressmon").info("pressmon %s failed", args.handler.__name__, exc_info=True)
         print(f"pressmon: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader (`| head`) has what it wanted; the rest of the output goes nowhere, without a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return BROKEN_PIPE
+    except KeyboardInterrupt:
+        _end_progress_line()
+        print("pressmon: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+def _end_progress_line() -> None:
+    """End a live progress line, so that what follows starts on a line of its own."""
+    if _log_handler.terminal is not None:
+        _log_handler.terminal.finish()
+
+
+def _setup_logging(verbosity: int, debug: bool, configured: str | None) -> None:
+    """Log to stderr: -v INFO, -vv or --debug DEBUG, -q ERROR, else PRESSMON_LOG_LEVEL (WARNING)."""
+    if debug or verbosity > 1:
+        level = logging.DEBUG
+    elif verbosity == 1:
+        level = logging.INFO
+    elif verbosity < 0:
+        level = logging.ERROR
+    else:
+        level = getattr(logging, configured or "WARNING")
+    root = logging.getLogger()
+    _log_handler.stream = sys.stderr  # not setStream: it flushes the old stream, which may be closed
+    _log_handler.terminal = None
+    if _log_handler not in root.handlers:
+        _log_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(_log_handler)
+    root.setLevel(level)
+
+
+def _progress(args: argparse.Namespace) -> Progress:
+    """Progress on stderr (live on a terminal), or none with -q."""
+    if getattr(args, "quiet", 0) > getattr(args, "verbose", 0):
+        return QUIET
+    return for_stream(sys.stderr, _log_handler)
+
+
+def _common_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """Add -v, -q and --debug to a parser and every parser below it, so they work anywhere on the line;
+    give each command group its own help when it is called without an action."""
+    # Below the top, an option not given must not overwrite what the top parser read.
+    default: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    parser.add_argument("-v", "--verbose", action="count", help="log more (-vv: everything)", **default)
+    parser.add_argument("-q", "--quiet", action="count", help="only errors; no progress", **default)
+    parser.add_argument(
+        "--debug", action="store_true", help="log everything, and show the traceback of a failure", **default
+    )
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                _common_options(child, top=False)
+                if any(isinstance(a, argparse._SubParsersAction) for a in child._actions):
+                    child.set_defaults(group=child)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pressmon", description="Monitor Chinese government press releases."
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    from importlib.metadata import version
+
+    parser = _Parser(prog="pressmon", description="Monitor Chinese government press releases.")
+    parser.add_argument("--version", action="version", version=f"pressmon {version('pressmon')}")
     sub = parser.add_subparsers(metavar="COMMAND")
 
     db = sub.add_parser("db", help="the pressmon database").add_subparsers(metavar="ACTION")
@@ -49,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     db.add_parser("stop", help="stop the embedded Postgres").set_defaults(handler=_db_stop)
     url = db.add_parser("url", help="print the database URL (its password hidden)")
     url.add_argument("--show-password", action="store_true", help="print the password too, e.g. for psql")
-    url.set_defaults(handler=_db_url)
+    url.set_defaults(handler=_db_url, lenient=True)
 
     sub.add_parser("demo", help="run the nightly job against the bundled offline sites").set_defaults(
         handler=_demo
@@ -65,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("alert", help="send digests of new matching releases").set_defaults(handler=_alert)
 
-    reprocess = sub.add_parser("reprocess", help="mark every stored page pending again (after a parser fix)")
+    reprocess = sub.add_parser("reprocess", help="parse every stored page again (after a parser fix)")
     reprocess.set_defaults(handler=_reprocess)
 
     sources = sub.add_parser(
@@ -73,6 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sources.add_argument("action", nargs="?", choices=["enable", "disable", "retry"])
     sources.add_argument("code", nargs="?")
+    sources.add_argument("--json", action="store_true", help="a JSON list instead of one line per source")
     sources.set_defaults(handler=_sources)
 
     subscribe = sub.add_parser("subscribe", help="manage alert subscriptions").add_subparsers(
@@ -89,7 +173,11 @@ def _parser() -> argparse.ArgumentParser:
         help="receive the weekly report (every chain) instead of nightly digests",
     )
     add.set_defaults(handler=_subscribe_add)
-    subscribe.add_parser("list", help="list active subscriptions").set_defaults(handler=_subscribe_list)
+    listing = subscribe.add_parser("list", help="list active subscriptions")
+    listing.add_argument(
+        "--json", action="store_true", help="a JSON list instead of one line per subscription"
+    )
+    listing.set_defaults(handler=_subscribe_list)
     remove = subscribe.add_parser("remove", help="end a subscription by id, or all of an address")
     remove.add_argument("target", help="subscription id or email address")
     remove.set_defaults(handler=_subscribe_remove)
@@ -98,7 +186,8 @@ def _parser() -> argparse.ArgumentParser:
         "doctor", help="check the deployment: database, migrations, reader role, SMTP, sources"
     )
     doctor.add_argument("--json", action="store_true", help="one JSON object instead of one line per check")
-    doctor.set_defaults(handler=_doctor)
+    # Doctor reads the configuration itself, leniently, to report every bad value instead of stopping.
+    doctor.set_defaults(handler=_doctor, lenient=True)
     report = sub.add_parser("report", help="reports for people to read").add_subparsers(metavar="KIND")
     report_weekly = report.add_parser("weekly", help="write the weekly report (HTML and PNG charts)")
     report_weekly.add_argument("--week", help="ISO week YYYY-Www (default: the last complete week)")
@@ -131,6 +220,8 @@ def _parser() -> argparse.ArgumentParser:
     tag.add_argument("--url")
     tag.add_argument("--scheme", help="scheme code (default: the current one)")
     tag.set_defaults(handler=_tag)
+    _common_options(parser, top=True)
+    parser.set_defaults(verbose=0, quiet=0, debug=False)
     return parser
 
 
@@ -141,7 +232,7 @@ def _db_migrate(args: argparse.Namespace, config: Config) -> int:
     from pressmon import steps
     from pressmon.store import Store, migrate, redact
 
-    with Store.open(config) as store:
+    with Store.open(config, migrating=True) as store:
         applied = migrate(store.conn)
         steps.prepare(store, config)
         url = store.conn.dsn
@@ -163,7 +254,10 @@ def _db_url(args: argparse.Namespace, config: Config) -> int:
 
     url = database_url(config)
     print(url if args.show_password else redact(url))
-    return 0
+    # Shown all the same, to help fix it; any bad value still fails the command.
+    for problem in args.problems:
+        print(f"pressmon: {problem}", file=sys.stderr)
+    return 1 if args.problems else 0
 
 
 def _demo(args: argparse.Namespace, config: Config) -> int:
@@ -179,16 +273,17 @@ def _crawl(args: argparse.Namespace, config: Config) -> int:
     run_key = args.run_key or f"cli-{uuid.uuid4().hex[:12]}"
     run_id = steps.start_run(config, run_key)
     try:
-        steps.crawl(config, args.source, run_id, progress=print)
+        summary = steps.crawl(config, args.source, run_id, progress=_progress(args))
     finally:
         steps.report(config, run_id)
+    print(json.dumps(summary, ensure_ascii=False))
     return 0
 
 
 def _process(args: argparse.Namespace, config: Config) -> int:
     from pressmon import steps
 
-    counts = steps.process(config, progress=print)
+    counts = steps.process(config, progress=_progress(args))
     print(json.dumps(counts, ensure_ascii=False))
     return 0
 
@@ -196,16 +291,19 @@ def _process(args: argparse.Namespace, config: Config) -> int:
 def _alert(args: argparse.Namespace, config: Config) -> int:
     from pressmon import steps
 
-    counts = steps.alert(config, progress=print)
+    counts = steps.alert(config, progress=_progress(args))
     print(json.dumps(counts, ensure_ascii=False))
     return 0
 
 
 def _reprocess(args: argparse.Namespace, config: Config) -> int:
+    from pressmon import steps
     from pressmon.store import Store
 
     with Store.open(config) as store:
-        print(f"{store.requeue_all()} pages marked pending; run `pressmon process`")
+        requeued = store.requeue_all()
+    counts = steps.process(config, progress=_progress(args))
+    print(json.dumps({"requeued": requeued, **counts}, ensure_ascii=False))
     return 0
 
 
@@ -223,13 +321,26 @@ def _sources(args: argparse.Namespace, config: Config) -> int:
             print(f"{store.retry_given_up(args.code)} given-up pages of {args.code} owed again")
         elif args.action and not store.set_source_enabled(args.code, args.action == "enable"):
             raise PressmonError(f"no source {args.code!r}")
-        for row in steps.sync_sources(store, config):
-            state = "enabled " if row["enabled"] else "disabled"
-            owed = store.owed_counts(row["code"])
-            print(
-                f"{row['code']:<12} {state} authority={row['authority']:<3} owed={owed['owed']} "
-                f"given_up={owed['given_up']} {row['name']}  {row['crawl_url']}"
-            )
+        rows = [
+            {
+                "code": row["code"],
+                "name": row["name"],
+                "enabled": row["enabled"],
+                "authority": row["authority"],
+                "crawl_url": row["crawl_url"],
+                **store.owed_counts(row["code"]),
+            }
+            for row in steps.sync_sources(store, config)
+        ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        state = "enabled " if row["enabled"] else "disabled"
+        print(
+            f"{row['code']:<12} {state} authority={row['authority']:<3} owed={row['owed']} "
+            f"given_up={row['given_up']} {row['name']}  {row['crawl_url']}"
+        )
     return 0
 
 
@@ -238,10 +349,7 @@ def _subscribe_add(args: argparse.Namespace, config: Config) -> int:
     from pressmon import steps
     from pressmon.store import Store
 
-    _, address = parseaddr(args.email)
-    # A line break in the address would become a header line of every digest sent to it.
-    if "@" not in address or address != args.email.strip() or re.search(r"[\x00-\x1f\x7f]", args.email):
-        raise SubscriptionError(f"not an email address: {args.email!r}")
+    address = email_address(args.email, "subscribe add EMAIL", SubscriptionError)
     with Store.open(config) as store:
         steps.prepare(store, config)
         known_chains = store.current_chain_names()
@@ -270,12 +378,13 @@ def _subscribe_add(args: argparse.Namespace, config: Config) -> int:
 
 
 def _subscribe_list(args: argparse.Namespace, config: Config) -> int:
-    from pressmon import steps
     from pressmon.store import Store
 
     with Store.open(config) as store:
-        steps.prepare(store, config)
         rows = store.subscriptions()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=_json_default))
+        return 0
     for row in rows:
         what = (
             "; ".join(
@@ -301,6 +410,8 @@ def _subscribe_remove(args: argparse.Namespace, config: Config) -> int:
     from pressmon.store import Store
 
     target = args.target.lstrip("#")
+    if not target.isdigit():
+        target = email_address(target, "subscribe remove: the address", SubscriptionError)
     with Store.open(config) as store:
         if target.isdigit():
             removed = store.remove_subscriptions(subscription_id=int(target))
@@ -315,7 +426,7 @@ def _subscribe_remove(args: argparse.Namespace, config: Config) -> int:
 def _doctor(args: argparse.Namespace, config: Config) -> int:
     from pressmon import doctor
 
-    checks = doctor.run(config)
+    checks = doctor.run(config, problems=args.problems)
     report = doctor.report(checks)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
@@ -338,7 +449,7 @@ def _report_weekly(args: argparse.Namespace, config: Config) -> int:
     path = steps.write_weekly_report(config, week, args.out or config.var_dir / "reports")
     print(f"weekly report {week.label}: {path}")
     if args.mail:
-        counts = steps.weekly_mailing(config, week, progress=print)
+        counts = steps.weekly_mailing(config, week, progress=_progress(args))
         print(json.dumps(counts, ensure_ascii=False))
     return 0
 
@@ -348,7 +459,7 @@ def _retag(args: argparse.Namespace, config: Config) -> int:
     from pressmon import steps
 
     try:
-        counts = steps.retag(config, args.scheme, progress=print)
+        counts = steps.retag(config, args.scheme, progress=_progress(args))
     except TaxonomyError as exc:
         raise PressmonError(str(exc)) from None
     print(json.dumps(counts, ensure_ascii=False))
@@ -430,7 +541,7 @@ def _read(path: Path) -> bytes:
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, date):
+    if isinstance(value, date):  # datetime too
         return value.isoformat()
     raise TypeError(type(value).__name__)
 

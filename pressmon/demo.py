@@ -11,7 +11,7 @@ from pressmon.airflow_run import prepare_airflow, run_dag_test
 from pressmon.config import Config
 from pressmon.mail import OutboxSink
 from pressmon.offline.server import OfflineSite
-from pressmon.store import Store, as_role, database_url, redact
+from pressmon.store import Store, as_role, database_url, migrate, redact
 
 SAMPLE_SUBSCRIPTIONS = (
     ("ai-watch@example.com", ["人工智能", "新一代信息技术"], [], []),
@@ -27,10 +27,10 @@ SAMPLE_QUERIES = (
 def run_demo(config: Config, say=print) -> dict[str, Any]:
     """Run the nightly DAG once against the offline site, with digests written to var/outbox/."""
     var = config.var_dir
-    url = database_url(config)
+    url = database_url(config, create=True)
     say(
         f"database: {redact(url)}"
-        + ("" if config.database_url else "  (embedded Postgres under var/postgres)")
+        + ("" if config.database_url else f"  (embedded Postgres in {var / 'postgres'})")
     )
     outbox = var / "outbox"
     before = set(outbox.glob("*.eml")) if outbox.exists() else set()
@@ -48,11 +48,14 @@ def run_demo(config: Config, say=print) -> dict[str, Any]:
             }
         )
         config = Config.from_env()
-        with Store.open(config) as store:
+        with Store.open(config, migrating=True) as store:
+            applied = migrate(store.conn)
+            if applied:
+                say(f"migrations applied: {', '.join(applied)}")
             steps.prepare(store, config)
             for email, chains, sources, keywords in SAMPLE_SUBSCRIPTIONS:
                 store.add_subscription(email, chains, sources, keywords)
-        say("preparing Airflow (SQLite metadata under var/airflow) …")
+        say(f"preparing Airflow (SQLite metadata in {var / 'airflow'}) …")
         airflow_home = var / "airflow"
         prepare_airflow(airflow_home)
         say("running DAG pressmon_nightly with dag.test() …")

@@ -6,14 +6,14 @@ reachable, each source's last crawl. It reads and probes; it never migrates, wri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pressmon import embedded, mail
-from pressmon.config import Config
+from pressmon.config import URL_VARIABLES, Config
 from pressmon.errors import ConfigError, DatabaseError, DeliveryError
 from pressmon.redaction import scrub
 from pressmon.store import SQL_DIR, Store, as_role, connect, load_migrations, server_label
@@ -66,10 +66,23 @@ def fail(check: str, message: str, fix: str = "") -> Check:
     return Check(check, "FAIL", message, fix)
 
 
-def run(config: Config, now: datetime | None = None, sql_dir: Path = SQL_DIR) -> list[Check]:
-    """Run every check; the database checks only when the database answers."""
+def run(
+    config: Config,
+    now: datetime | None = None,
+    sql_dir: Path = SQL_DIR,
+    problems: Sequence[ConfigError] = (),
+) -> list[Check]:
+    """Run every check; the database checks only when the database answers.
+
+    `problems` are the bad values `Config.from_env_leniently` found: one FAIL line each, but for the URLs,
+    which the database and SMTP checks diagnose.
+    """
     now = now or datetime.now(UTC)
-    checks: list[Check] = []
+    checks = [
+        fail("configuration", str(problem), f"fix {problem.variable}")
+        for problem in problems
+        if problem.variable not in URL_VARIABLES
+    ]
     url = config.database_url or embedded.running_url(config.var_dir)
     if url is None:
         checks.append(

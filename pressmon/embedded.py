@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -35,14 +36,29 @@ def data_dir(var_dir: Path) -> Path:
     return var_dir / "postgres"
 
 
-def ensure_running(var_dir: Path) -> str:
-    """Start the embedded server if it is not running; return the URL of the pressmon database.
+def ensure_running(var_dir: Path, *, create: bool = False) -> str:
+    """Start the embedded server if it is not running, saying so on stderr; return the pressmon database's URL.
 
     The server outlives this process (until `pressmon db stop`), so the connection string the demo prints
-    keeps working in psql.
+    keeps working in psql. A server that does not exist yet is created only when `create`.
+
+    Raises:
+        DatabaseError: there is no server and `create` is false, or it cannot be started.
     """
     import psycopg2
 
+    pgdata = data_dir(var_dir)
+    initialised = (pgdata / "PG_VERSION").exists()
+    if not initialised and not create:
+        raise DatabaseError(
+            f"PRESSMON_DATABASE_URL is unset and there is no embedded Postgres in {pgdata}: "
+            "run `pressmon db migrate` to create it there, or set PRESSMON_DATABASE_URL (or PRESSMON_VAR_DIR)"
+        )
+    if _running_postmaster(pgdata) is None:
+        _notice(
+            f"{'starting' if initialised else 'creating'} the embedded Postgres in {pgdata}; "
+            "stop it with `pressmon db stop`"
+        )
     var_dir.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns that XDG_RUNTIME_DIR is unset on servers
@@ -75,6 +91,11 @@ def ensure_running(var_dir: Path) -> str:
 
         raise database_error(exc, f"the embedded Postgres in {data_dir(var_dir)}") from exc
     return server.get_uri(database=DATABASE)
+
+
+def _notice(message: str) -> None:
+    """Tell the user, on stderr whatever the log level, that pressmon does something they did not ask for."""
+    print(f"pressmon: {message}", file=sys.stderr, flush=True)
 
 
 def running_url(var_dir: Path) -> str | None:

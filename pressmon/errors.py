@@ -8,7 +8,11 @@ class PressmonError(Exception):
 
 
 class ConfigError(PressmonError):
-    """A PRESSMON_* setting is missing or malformed."""
+    """A PRESSMON_* setting is missing or malformed; `variable` names it."""
+
+    def __init__(self, message: str, variable: str | None = None):
+        super().__init__(message)
+        self.variable = variable
 
 
 class DatabaseError(PressmonError):
@@ -22,7 +26,12 @@ class DatabaseUnavailable(DatabaseError):
 
 
 class MigrationError(DatabaseError):
-    """A migration file is malformed, or one already applied was edited afterwards."""
+    """A migration file is malformed, one already applied was edited afterwards, or one failed to apply."""
+
+
+class SchemaError(DatabaseError):
+    """The database is not at this pressmon's migration (`pressmon db migrate` not run, or pressmon is older),
+    or the configured role cannot read pressmon's tables."""
 
 
 class UnknownSourceError(PressmonError):

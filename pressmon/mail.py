@@ -45,17 +45,17 @@ class SmtpTarget:
         )
         parts = urlsplit(url.strip())
         if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
-            raise ConfigError(f"PRESSMON_SMTP_URL must look like {shape}")
+            raise ConfigError(f"PRESSMON_SMTP_URL must look like {shape}", "PRESSMON_SMTP_URL")
         try:
             port = parts.port
         except ValueError:
             raise ConfigError(
-                f"PRESSMON_SMTP_URL has no valid port (a number up to 65535): {shape}"
+                f"PRESSMON_SMTP_URL has no valid port (a number up to 65535): {shape}", "PRESSMON_SMTP_URL"
             ) from None
         query = parse_qs(parts.query)
         tls = query.get("tls", ["ssl" if parts.scheme == "smtps" else "none"])[0]
         if tls not in {"none", "starttls", "ssl"}:
-            raise ConfigError("PRESSMON_SMTP_URL: tls must be none, starttls or ssl")
+            raise ConfigError("PRESSMON_SMTP_URL: tls must be none, starttls or ssl", "PRESSMON_SMTP_URL")
         return cls(
             host=parts.hostname,
             port=port or (465 if tls == "ssl" else 25),

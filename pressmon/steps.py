@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import subprocess
 import sys
+import threading
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from parsers.taxonomy import CURRENT_SCHEME, load_crosswalk, load_scheme, scheme
 from pressmon import alerts, mail, weekly
 from pressmon.config import Config
 from pressmon.errors import CrawlError, DeliveryError, DeliveryRefused, UnknownSourceError
+from pressmon.progress import QUIET, Progress, as_progress
 from pressmon.store import Store, as_role, connect, database_url
 
 if TYPE_CHECKING:
@@ -30,16 +33,17 @@ if TYPE_CHECKING:
     from parsers.tag import Tagger
 
 log = logging.getLogger(__name__)
+# The crawl process's own log lines, passed on at INFO: shown with -v, and in Airflow's task log.
+scrapy_log = logging.getLogger("pressmon.crawl")
 
+# The checkout in a source tree; site-packages in an installed wheel (where crawlers/ sits beside pressmon/).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# Scrapy log lines worth showing while a crawl runs: its periodic stats, our stop reasons, failed requests.
-CRAWL_PROGRESS = re.compile(r"Crawled \d+ pages|already held|list page limit|failed:|\] ERROR: ")
+# Scrapy log lines worth a line of their own without -v: our stop reasons, failed requests.
+CRAWL_NOTES = re.compile(r"already held|list page limit|failed:|\] ERROR: ")
 SCRAPY_LOG_PREFIX = re.compile(r"^\S+ \S+ \[[^\]]+\] \w+: ")
-Progress = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    return None
+# Seconds between the crawl process's progress lines (crawlers/progress.py).
+CRAWL_PROGRESS_INTERVAL = 1.0
+ProgressArg = Progress | Callable[[str], None]
 
 
 # -- sources --------------------------------------------------------------------------------------------
@@ -79,10 +83,8 @@ def sync_taxonomy(store: Store, scheme_code: str, current: bool) -> dict[str, in
 
 
 def prepare(store: Store, config: Config) -> None:
-    """Apply migrations, register sources, schemes and the crosswalk: what every entry point needs first."""
-    from pressmon.store import migrate
-
-    migrate(store.conn)
+    """Register sources, schemes and the crosswalk: the data every run needs. Migrations are not applied here:
+    only `pressmon db migrate` (and the demo) change the schema."""
     sync_sources(store, config)
     for code in scheme_codes():
         if code != config.scheme:
@@ -108,13 +110,16 @@ def enabled_sources(config: Config) -> list[str]:
         return [row["code"] for row in sync_sources(store, config) if row["enabled"]]
 
 
-def crawl(config: Config, source: str, run_id: int, progress: Progress = _quiet) -> dict[str, Any]:
+def crawl(config: Config, source: str, run_id: int, progress: ProgressArg = QUIET) -> dict[str, Any]:
     """Crawl one source in its own process (Scrapy's reactor cannot restart); return its recorded outcome.
+
+    Scrapy's log is passed on at INFO (logger pressmon.crawl), its end-of-crawl stats only when INFO is shown.
 
     Raises:
         UnknownSourceError: no spider has this name.
-        CrawlError: the crawl failed (its reasons are recorded in crawl_run_sources).
+        CrawlError: the crawl failed (its reasons are recorded in crawl_run_sources); the message is one line.
     """
+    progress = as_progress(progress)
     if source not in spider_classes():
         raise UnknownSourceError(f"no spider named {source!r}; known: {', '.join(sorted(spider_classes()))}")
     url = database_url(config)
@@ -122,59 +127,97 @@ def crawl(config: Config, source: str, run_id: int, progress: Progress = _quiet)
         **os.environ,
         "PRESSMON_DATABASE_URL": url,
         "PRESSMON_RUN_ID": str(run_id),
+        # No scrapy.cfg needed (an installed wheel has none): the settings module is named here.
         "SCRAPY_SETTINGS_MODULE": "crawlers.settings",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
     }
-    progress(f"crawling {source} …")
     with Store.open(config) as store:
         store.start_run_source(run_id, source)
-    returncode, log_tail = _run_scrapy(source, env, progress)
+    progress.start(f"crawl {source}", None, "pages fetched")
+    try:
+        returncode, log_tail = _run_scrapy(source, env, progress)
+    finally:
+        progress.finish()
     with Store.open(config) as store:
         if returncode != 0:
             store.fail_run_source(run_id, source, f"scrapy exited with {returncode}: {log_tail[-800:]}")
         outcome = next((row for row in store.run_sources(run_id) if row["source"] == source), None)
     if outcome is None or outcome["status"] != "succeeded":
         errors = outcome["errors"] if outcome else []
-        raise CrawlError(f"crawl of {source} failed: {errors[:3]}\n{log_tail}")
+        if errors:
+            first = errors[0]
+            reason = str(first.get("reason") or "").strip().splitlines()[0:1]
+            what = f"{first.get('code') or first.get('kind')}: {reason[0] if reason else ''}".rstrip(": ")
+            where = f" at {first['url']}" if first.get("url") else ""
+            cause = f"{len(errors)} error(s), the first {what}{where}"
+        else:
+            cause = f"scrapy exited with {returncode}"
+        raise CrawlError(
+            f"crawl of {source} failed ({cause}); `pressmon crawl {source} -v` shows Scrapy's log, "
+            "crawl_runs has every error"
+        )
     summary = {
         "source": source,
         "list_pages": outcome["list_pages"],
         "detail_pages": outcome["detail_pages"],
         "errors": len(outcome["errors"]),
     }
-    progress(
-        f"crawled {source}: {summary['list_pages']} list pages, {summary['detail_pages']} new detail pages, "
-        f"{summary['errors']} errors"
+    log.info(
+        "crawled %s: %d list pages, %d new detail pages, %d errors",
+        source,
+        summary["list_pages"],
+        summary["detail_pages"],
+        summary["errors"],
     )
     return summary
 
 
 def _run_scrapy(source: str, env: dict[str, str], progress: Progress) -> tuple[int, str]:
-    """Run `scrapy crawl` and pass its progress lines on as they come; return its exit code and last lines."""
+    """Run `scrapy crawl`, showing its progress and notable log lines as they come; return its exit code and
+    the last lines of its log."""
+    from crawlers.progress import MARK
+
+    verbose = scrapy_log.isEnabledFor(logging.INFO)
+    command = [sys.executable, "-m", "scrapy", "crawl", source]
+    command += ["-s", f"PROGRESS_LINES_INTERVAL={CRAWL_PROGRESS_INTERVAL}", "-s", f"STATS_DUMP={verbose}"]
     tail: deque[str] = deque(maxlen=15)
     with subprocess.Popen(
-        [sys.executable, "-m", "scrapy", "crawl", source],
+        command,
         cwd=PROJECT_ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",
     ) as process:
-        assert process.stderr is not None
-        for line in process.stderr:
-            line = line.rstrip()
-            tail.append(line)
-            if CRAWL_PROGRESS.search(line):
-                message = SCRAPY_LOG_PREFIX.sub("", line)
-                progress(f"  {message}" if message.startswith(f"{source}:") else f"  {source}: {message}")
+        assert process.stdout is not None and process.stderr is not None
+
+        def read_log(stream: Any) -> None:
+            for line in stream:
+                line = line.rstrip()
+                tail.append(line)
+                if verbose:
+                    scrapy_log.info("%s", line)
+                elif CRAWL_NOTES.search(line):
+                    message = SCRAPY_LOG_PREFIX.sub("", line)
+                    progress.note(message if message.startswith(f"{source}:") else f"{source}: {message}")
+
+        reader = threading.Thread(target=read_log, args=(process.stderr,), daemon=True)
+        reader.start()
+        for line in process.stdout:
+            if line.startswith(MARK):
+                counts = json.loads(line[len(MARK) :])
+                progress.update(counts["fetched"], counts["queued"], f"{counts['stored']} stored")
+            elif line.strip():
+                scrapy_log.info("%s", line.rstrip())
+        reader.join()
     return process.returncode, "\n".join(tail)
 
 
 # -- processing -----------------------------------------------------------------------------------------
 
 
-def process(config: Config, progress: Progress = _quiet) -> dict[str, int]:
+def process(config: Config, progress: ProgressArg = QUIET) -> dict[str, int]:
     """Parse every pending raw page into releases, clusters and tags, in batches workers can share.
 
     A page that cannot be parsed or stored, whatever the reason, is marked failed with that reason and the
@@ -182,12 +225,13 @@ def process(config: Config, progress: Progress = _quiet) -> dict[str, int]:
     """
     from parsers.tag import Tagger
 
+    progress = as_progress(progress)
     tagger = Tagger(load_scheme(config.scheme))
     counts: Counter[str] = Counter()
     with Store.open(config) as store:
         chain_ids = sync_taxonomy(store, config.scheme, current=True)
         total = store.pending_count()
-        progress(f"processing {total} pending pages")
+        progress.start("process", total, "pages")
         while True:
             with store.transaction() as cur:
                 batch = store.claim_pending(cur, config.batch_size)
@@ -202,8 +246,10 @@ def process(config: Config, progress: Progress = _quiet) -> dict[str, int]:
                         continue
                     outcome = _store_page(store, cur, row, result, chain_ids, config.scheme)
                     counts[outcome] += 1
-            done = sum(counts.values())
-            progress(f"processed {done}/{total} pages ({dict(counts)})")
+            progress.update(
+                sum(counts.values()), total, ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            )
+        progress.finish()
     return dict(counts)
 
 
@@ -292,8 +338,9 @@ def _store_release(
     return outcome
 
 
-def retag(config: Config, scheme_code: str | None = None, progress: Progress = _quiet) -> dict[str, int]:
+def retag(config: Config, scheme_code: str | None = None, progress: ProgressArg = QUIET) -> dict[str, int]:
     """Tag every release again with a scheme, replacing that scheme's tags and keeping other schemes' tags."""
+    progress = as_progress(progress)
     code = scheme_code or config.scheme
     from parsers.tag import Tagger
 
@@ -301,6 +348,7 @@ def retag(config: Config, scheme_code: str | None = None, progress: Progress = _
     counts: Counter[str] = Counter()
     with Store.open(config) as store:
         chain_ids = sync_taxonomy(store, code, current=code == config.scheme)
+        progress.start(f"retag with {code}", store.totals()["copies"], "releases")
         after = 0
         while batch := store.releases_for_retag(after, config.batch_size):
             with store.transaction() as cur:
@@ -312,7 +360,8 @@ def retag(config: Config, scheme_code: str | None = None, progress: Progress = _
                     counts["releases"] += 1
                     counts["tags"] += len(tags)
             after = batch[-1]["id"]
-            progress(f"retagged {counts['releases']} releases with {code}")
+            progress.update(counts["releases"], None, f"{counts['tags']} tags")
+        progress.finish()
     return dict(counts)
 
 
@@ -342,13 +391,14 @@ def assign_cluster(store: Store, cur: Any, fp: Fingerprint) -> tuple[int, str]:
 # -- alerts ---------------------------------------------------------------------------------------------
 
 
-def alert(config: Config, now: datetime | None = None, progress: Progress = _quiet) -> dict[str, int]:
+def alert(config: Config, now: datetime | None = None, progress: ProgressArg = QUIET) -> dict[str, int]:
     """Queue deliveries for new matching clusters, then send one digest per subscription with pending ones.
 
     Exactly once: a digest the SMTP server did not take stays pending for the next run; one it refused for
     good (5xx) is marked failed and does not hold up the others; one whose run died after handing the server
     the whole message is counted as sent by the next run (see `Store.reconcile_sending`).
     """
+    progress = as_progress(progress)
     now = now or datetime.now(UTC)
     target = mail.SmtpTarget.from_url(config.smtp_url) if config.smtp_url else None
     counts: Counter[str] = Counter()
@@ -361,7 +411,7 @@ def alert(config: Config, now: datetime | None = None, progress: Progress = _qui
         digests = store.pending_digests()
         if target is None:
             if digests:
-                progress(
+                progress.note(
                     f"{len(digests)} digests pending, but no SMTP server is configured (PRESSMON_SMTP_URL)"
                 )
             counts["pending"] = sum(len(d["items"]) for d in digests)
@@ -372,7 +422,7 @@ def alert(config: Config, now: datetime | None = None, progress: Progress = _qui
             if outcome == "emails":
                 counts["releases_sent"] += len(digest["items"])
         counts["pending"] = store.pending_deliveries()
-        progress(
+        progress.note(
             f"alerts: {counts['emails']} digests sent, {counts['failed_emails']} failed, "
             f"{counts['refused_emails']} refused, {counts['pending']} deliveries pending"
         )
@@ -475,13 +525,14 @@ def write_weekly_report(config: Config, week: weekly.Week, out_dir: Path) -> Pat
 
 
 def weekly_mailing(
-    config: Config, week: weekly.Week, now: datetime | None = None, progress: Progress = _quiet
+    config: Config, week: weekly.Week, now: datetime | None = None, progress: ProgressArg = QUIET
 ) -> dict[str, int]:
     """Queue a week's report for every weekly subscription, then send each pending report exactly once.
 
     Reports left pending by an earlier run (SMTP down) go out too, each with its own week's data. The ledger
     (report_deliveries) follows the digests' rules, through the same `deliver_once`.
     """
+    progress = as_progress(progress)
     now = now or datetime.now(UTC)
     target = mail.SmtpTarget.from_url(config.smtp_url) if config.smtp_url else None
     counts: Counter[str] = Counter()
@@ -494,7 +545,7 @@ def weekly_mailing(
         pending = store.pending_reports()
         if target is None:
             if pending:
-                progress(f"{len(pending)} weekly reports pending, but no SMTP server is configured")
+                progress.note(f"{len(pending)} weekly reports pending, but no SMTP server is configured")
             counts["pending"] = len(pending)
             return dict(counts)
         for monday in sorted({row["week"] for row in pending}):

@@ -17,7 +17,7 @@ import psycopg2
 import psycopg2.extras
 
 from pressmon.config import Config
-from pressmon.errors import DatabaseError, DatabaseUnavailable, MigrationError
+from pressmon.errors import DatabaseError, DatabaseUnavailable, MigrationError, SchemaError
 from pressmon.redaction import redact, scrub
 
 log = logging.getLogger(__name__)
@@ -32,13 +32,17 @@ ALERT_LOCK = 0x616C6572
 REPORT_LOCK = 0x7765656B
 
 
-def database_url(config: Config) -> str:
-    """Return the configured database URL, starting the embedded Postgres when none is configured."""
+def database_url(config: Config, *, create: bool = False) -> str:
+    """Return the configured database URL, or the embedded Postgres's (started, and said so, if it is stopped).
+
+    The embedded server is created only when `create` (`pressmon db migrate` and the demo): any other command
+    run where none exists stops with a line saying so, instead of leaving a second, empty server behind.
+    """
     if config.database_url:
         return config.database_url
     from pressmon import embedded
 
-    return embedded.ensure_running(config.var_dir)
+    return embedded.ensure_running(config.var_dir, create=create)
 
 
 def connect(url: str, connect_timeout: int = Config.connect_timeout) -> Connection:
@@ -166,10 +170,16 @@ def load_migrations(sql_dir: Path = SQL_DIR) -> list[Migration]:
 
 
 def migrate(conn: psycopg2.extensions.connection, sql_dir: Path = SQL_DIR) -> list[str]:
-    """Apply the migrations not yet applied, each in its own transaction; return their names."""
+    """Apply the migrations not yet applied, each in its own transaction; return their names.
+
+    Raises:
+        MigrationError: a file is malformed or was edited after it was applied, or one failed (it is named).
+        DatabaseUnavailable: the connection was lost.
+    """
     migrations = load_migrations(sql_dir)
     applied_now = []
-    with conn, conn.cursor() as cur:
+    role = conn.info.user
+    with _naming_the_failure(conn, f"migrations cannot start (as role {role})"), conn, conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
         cur.execute(
             """CREATE TABLE IF NOT EXISTS pressmon_migrations (
@@ -192,7 +202,7 @@ def migrate(conn: psycopg2.extensions.connection, sql_dir: Path = SQL_DIR) -> li
                         "add a new migration instead"
                     )
                 continue
-            with conn, conn.cursor() as cur:
+            with _naming_the_failure(conn, f"migration {migration.name} failed"), conn, conn.cursor() as cur:
                 cur.execute(migration.sql)
                 cur.execute(
                     "INSERT INTO pressmon_migrations (version, name, checksum) VALUES (%s, %s, %s)",
@@ -206,6 +216,67 @@ def migrate(conn: psycopg2.extensions.connection, sql_dir: Path = SQL_DIR) -> li
     return applied_now
 
 
+@contextmanager
+def _naming_the_failure(conn: psycopg2.extensions.connection, what: str) -> Iterator[None]:
+    """Turn a database error of the block into a MigrationError (or DatabaseUnavailable) that says `what`."""
+    try:
+        yield
+    except (DatabaseError, psycopg2.Error) as exc:
+        error = (
+            exc
+            if isinstance(exc, DatabaseError)
+            else database_error(exc, getattr(conn, "server", "Postgres"))
+        )
+        kind = DatabaseUnavailable if isinstance(error, DatabaseUnavailable) else MigrationError
+        named = kind(f"{what}: {error}")
+        named.pgcode = error.pgcode
+        raise named from exc
+
+
+_SCHEMA_STATE = """
+SELECT current_user AS role,
+       EXISTS (SELECT 1 FROM pg_class WHERE relname = 'pressmon_migrations' AND relkind = 'r') AS present,
+       COALESCE(has_table_privilege(to_regclass('pressmon_migrations'), 'SELECT'), false) AS readable"""
+
+
+def check_schema(conn: psycopg2.extensions.connection, sql_dir: Path = SQL_DIR) -> None:
+    """Make sure the database is at this pressmon's migration, without changing it.
+
+    Raises:
+        SchemaError: migrations are missing (run `pressmon db migrate`), the database is newer than this
+            pressmon, or the role cannot read pressmon's tables (the analysts' role, say).
+    """
+    known = {m.version for m in load_migrations(sql_dir)}
+    server = getattr(conn, "server", "Postgres")
+    with conn, conn.cursor() as cur:
+        cur.execute(_SCHEMA_STATE)
+        role, present, readable = cur.fetchone()
+        applied: set[int] = set()
+        if readable:
+            cur.execute("SELECT version FROM pressmon_migrations")
+            applied = {version for (version,) in cur.fetchall()}
+    if present and not readable:
+        analysts = " (pressmon_reader is the analysts' read-only role)" if role == "pressmon_reader" else ""
+        raise SchemaError(
+            f"role {role} cannot read pressmon's tables at {server}: PRESSMON_DATABASE_URL must connect as "
+            f"the role that owns them{analysts}"
+        )
+    if not applied:
+        raise SchemaError(f"the database at {server} holds no pressmon tables: run `pressmon db migrate`")
+    at, needed = max(applied), max(known)
+    if applied - known:
+        raise SchemaError(
+            f"the database is at migration {at:04d}, newer than this pressmon (up to {needed:04d}): "
+            "upgrade pressmon"
+        )
+    if known - applied:
+        missing = min(known - applied)
+        state = f"is at migration {at:04d}" if at < missing else f"lacks migration {missing:04d}"
+        raise SchemaError(
+            f"the database {state}, this pressmon needs {needed:04d}: run `pressmon db migrate`"
+        )
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The store
 
@@ -217,9 +288,24 @@ class Store:
         self.conn = conn
 
     @classmethod
-    def open(cls, config: Config) -> Store:
-        """Connect to the configured database (starting the embedded one if needed)."""
-        return cls(connect(database_url(config), config.connect_timeout))
+    def open(cls, config: Config, *, migrating: bool = False) -> Store:
+        """Connect to the configured database (starting the embedded one if needed), at this pressmon's schema.
+
+        Args:
+            migrating: for `pressmon db migrate` and the demo only: create the embedded server if there is none,
+                and skip the schema check (the caller is about to migrate).
+
+        Raises:
+            SchemaError: the database is not at this pressmon's migration (see `check_schema`).
+        """
+        conn = connect(database_url(config, create=migrating), config.connect_timeout)
+        if not migrating:
+            try:
+                check_schema(conn)
+            except BaseException:
+                conn.close()
+                raise
+        return cls(conn)
 
     def close(self) -> None:
         self.conn.close()

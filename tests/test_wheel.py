@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -47,7 +48,9 @@ def test_the_wheel_carries_the_migrations_the_dag_and_the_scrapy_settings(wheel)
     assert any(n.startswith("parsers/data/taxonomies/") for n in names)
 
 
-def test_an_installed_wheel_migrates_and_extracts_outside_the_checkout(wheel, tmp_path, db_url):
+def test_an_installed_wheel_migrates_extracts_and_crawls_outside_the_checkout(
+    wheel, tmp_path, db_url, offline_site
+):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", venv], check=True)
     python = venv / "bin" / "python"
@@ -102,3 +105,27 @@ def test_an_installed_wheel_migrates_and_extracts_outside_the_checkout(wheel, tm
     )
     assert extract.returncode == 0, extract.stderr
     assert "科技创新推动先进制造业高质量发展" in extract.stdout
+
+    # No scrapy.cfg in a wheel: the crawl names its settings module itself.
+    assert "scrapy.cfg" not in {p.name for p in Path(purelib).iterdir()}
+    crawl = subprocess.run(
+        [venv / "bin" / "pressmon", "crawl", "qd_press"],
+        cwd=elsewhere,
+        env=env | {"PRESSMON_BASE_URL_QD_PRESS": offline_site.base_url, "PRESSMON_CRAWL_DELAY": "0"},
+        capture_output=True,
+        text=True,
+    )
+    assert crawl.returncode == 0, crawl.stderr
+    assert json.loads(crawl.stdout)["detail_pages"] == len(offline_site.visible)
+
+    # Outside a checkout, local state (the embedded Postgres) lives in the user's data folder.
+    data_home = tmp_path / "data-home"
+    var_dir = subprocess.run(
+        [python, "-c", "from pressmon.config import Config; print(Config.from_env({}).var_dir)"],
+        cwd=elsewhere,
+        env=env | {"XDG_DATA_HOME": str(data_home)},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert var_dir == str(data_home / "pressmon")

@@ -492,7 +492,7 @@ def test_pressmon_configuration_reaches_every_airflow_service(
         assert target.port in mail_ports, name
         assert config.contact != Config().contact, f"{name}: PRESSMON_CONTACT is not set"
         assert "PRESSMON_FAILURE_EMAIL" in env, name
-        int(env["PRESSMON_TASK_RETRIES"])  # the DAG file reads it with int()
+        assert config.task_retries == int(env["PRESSMON_TASK_RETRIES"]), name
         for key in env:
             if key.startswith(BASE_URL_PREFIX):
                 assert key[len(BASE_URL_PREFIX) :].lower() in sources, f"{key} names no spider"
@@ -506,9 +506,12 @@ def test_smtp_connection_comes_from_json_and_points_at_the_mail_catcher(
     from airflow.models.connection import Connection
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
+    from pressmon.config import Config
+
     for name, service in each_airflow_service(services, airflow_services):
         env = service["environment"]
-        conn_id = env.get("PRESSMON_SMTP_CONN_ID", "smtp_default")  # what the DAG's SmtpNotifier uses
+        # What the DAG's failure notifier uses, and the alerts when PRESSMON_SMTP_URL is unset.
+        conn_id = Config.from_env({k: str(v) for k, v in env.items()}).smtp_conn_id
         value = env[f"AIRFLOW_CONN_{conn_id.upper()}"]
         fields = json.loads(value)  # JSON form, not a URI
         assert fields["conn_type"] == "smtp"
@@ -519,18 +522,10 @@ def test_smtp_connection_comes_from_json_and_points_at_the_mail_catcher(
         assert hook.from_email == env["PRESSMON_MAIL_FROM"], name
 
 
-def test_pressmon_db_connection_matches_pressmon_database_url(services, airflow_services, postgres):
+def test_only_the_smtp_connection_is_defined_pressmon_reaches_its_database_by_url(services, airflow_services):
     for name, service in each_airflow_service(services, airflow_services):
-        env = service["environment"]
-        fields = json.loads(env["AIRFLOW_CONN_PRESSMON_DB"])
-        url = urlsplit(env["PRESSMON_DATABASE_URL"])
-        assert fields["conn_type"] == "postgres", name
-        assert (fields["host"], fields["port"]) == (postgres, url.port or 5432), name
-        assert (fields["login"], fields["password"], fields["schema"]) == (
-            url.username,
-            url.password,
-            url.path.lstrip("/"),
-        ), name
+        connections = sorted(key for key in service["environment"] if key.startswith("AIRFLOW_CONN_"))
+        assert connections == ["AIRFLOW_CONN_SMTP_DEFAULT"], name
 
 
 # -- .env.example -----------------------------------------------------------------------------------------

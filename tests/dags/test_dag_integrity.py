@@ -66,3 +66,19 @@ def test_weekly_report_goes_out_on_monday_at_seven_beijing_time(bag):
     assert str(dag.timetable.timezone) == "Asia/Shanghai"
     assert dag.catchup is False and dag.max_active_runs == 1
     assert [t.task_id for t in dag.tasks] == ["weekly_report"]
+
+
+def test_start_date_is_timezone_aware_midnight_in_beijing(bag):
+    from zoneinfo import ZoneInfo
+
+    start = bag.dags["pressmon_nightly"].start_date
+    assert start.tzinfo is not None and start.utcoffset() is not None
+    assert start.astimezone(ZoneInfo("Asia/Shanghai")).hour == 0
+
+
+def test_retries_come_from_the_configuration(monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("PRESSMON_TASK_RETRIES", "4")
+    dag = DagBag(dag_folder=str(DAGS_FOLDER)).dags["pressmon_nightly"]
+    assert {task.retries for task in dag.tasks if task.task_id != "watcher"} == {4}

@@ -164,3 +164,18 @@ def test_the_reader_can_call_search_which_is_stable_and_runs_with_the_callers_ri
             cur.execute("SELECT count(*) FROM reporting.chains")
     finally:
         reader.close()
+
+
+def test_a_migration_that_fails_is_named_in_one_line(empty_db_url, tmp_path):
+    (tmp_path / "0001_fine.sql").write_text("CREATE TABLE fine (id integer PRIMARY KEY);")
+    (tmp_path / "0002_broken.sql").write_text("CREATE TABLE broken (id integer REFERENCES nowhere (id));")
+    conn = connect(empty_db_url)
+    try:
+        with pytest.raises(MigrationError, match=r"^migration 0002_broken failed: .*nowhere") as caught:
+            migrate(conn, tmp_path)
+        assert "\n" not in str(caught.value)
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT name FROM pressmon_migrations")
+            assert [row[0] for row in cur.fetchall()] == ["0001_fine"]
+    finally:
+        conn.close()

