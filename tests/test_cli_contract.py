@@ -29,6 +29,7 @@ PAGE = ROOT / "tests" / "fixtures" / "qd_press" / "detail-1206.html"
 BAD_INPUT = [
     # -- configuration variables: each one, given a value pressmon cannot use
     (["sources"], {"PRESSMON_DATABASE_URL": "not a url"}, 1, "PRESSMON_DATABASE_URL"),
+    (["sources"], {"PRESSMON_READER_URL": "not a url"}, 1, "PRESSMON_READER_URL"),
     (["sources"], {"PRESSMON_SCHEME": "nope"}, 1, "PRESSMON_SCHEME"),
     (["process"], {"PRESSMON_BATCH_SIZE": "0"}, 1, "PRESSMON_BATCH_SIZE must be at least 1"),
     (["process"], {"PRESSMON_BATCH_SIZE": "many"}, 1, "PRESSMON_BATCH_SIZE must be a whole number"),
