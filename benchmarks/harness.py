@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from parsers.decode import looks_mojibake
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES_FILE = ROOT / "tests" / "eval" / "extraction_cases.json"
-CORPUS_HTML = ROOT / "tests" / "fixtures" / "corpus" / "html"  # copies of ../shared/corpus/html
+CORPUS_HTML = Path(os.environ.get("PRESSMON_CORPUS_DIR") or ROOT.parent / "shared" / "corpus") / "html"
 OFFLINE_RELEASES = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
 # Page furniture of the offline site that must never reach a body.
 OFFLINE_MUST_NOT = ("浏览：", "扫一扫在手机打开当前页", "分享到", "版权所有", "上一篇", "鲁ICP备", "当前位置")

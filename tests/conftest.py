@@ -21,7 +21,7 @@ from benchmarks.db import admin, server_url, with_database
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Read-only copies of ../shared/corpus, so a clone of the repository tests itself.
-CORPUS = FIXTURES / "corpus"
+from tests.corpus import CORPUS  # noqa: E402,F401 (tests import it from here)
 
 # Airflow reads its configuration when first imported: point it at a private home before any test does.
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="pressmon-airflow-"))

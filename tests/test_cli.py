@@ -12,10 +12,10 @@ import pytest
 
 from pressmon.cli import main
 from pressmon.offline.qd_press import render_detail_page
+from tests.corpus import CORPUS_HTML, needs_corpus
 from tests.pages import page_url, releases
 
 RELEASES = releases()
-CORPUS_HTML = Path(__file__).resolve().parent / "fixtures" / "corpus" / "html"
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -50,6 +50,7 @@ def test_extract_prints_the_json_contract_from_raw_bytes(capsys, tmp_path):
     assert all({"name", "role"} <= set(s) for s in data["speakers"]) and data["speakers"]
 
 
+@needs_corpus
 def test_extract_reports_a_list_page_as_not_an_article(capsys):
     code, out, _ = run(
         capsys, "extract", str(CORPUS_HTML / "gne-listpage-163-1.html"), "--url", "https://news.163.com/"

@@ -10,8 +10,8 @@ script only documents how it was made. Sources:
 
 - the offline releases, `pressmon/offline/sites/qd_press/releases/*.json` (title = `list_title`, body =
   the paragraphs joined by new lines);
-- the real 1206 page text `tests/fixtures/corpus/qdfb-1206-seed.txt` (transcript shown twice);
-- the real news pages in `tests/fixtures/corpus/html/`, turned into title/body by `parsers.extract.extract_page`.
+- the real 1206 page text `../shared/corpus/qdfb-1206-seed.txt` (transcript shown twice);
+- the real news pages in `../shared/corpus/html/`, turned into title/body by `parsers.extract.extract_page`.
 
 Every pair is `{"id", "a": {"title", "body"}, "b": {"title", "body"}, "same_release", "kind", "note"}`.
 `same_release` is the label a careful analyst would give: true when both texts carry one press release
@@ -34,7 +34,7 @@ from parsers.extract import extract_page
 SEED = 20240425
 ROOT = Path(__file__).resolve().parents[2]
 RELEASES = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
-CORPUS = ROOT / "tests" / "fixtures" / "corpus"
+CORPUS = ROOT.parent / "shared" / "corpus"
 OUT = Path(__file__).resolve().parent / "dedup_pairs.json"
 
 Text = dict[str, str]

@@ -9,7 +9,7 @@ The labelled set for the tagging-quality test (tests/parsers/test_tagging_qualit
   body = ``paragraphs`` joined with "\\n" (once, even where the page repeats the transcript),
   chains = the analyst label ``chains``, note = the release's ``notes``. These lines are generated here,
   so a change to a release file or its label reaches the set by re-running this script.
-* ``corpus``: the articles among the real pages of tests/fixtures/corpus/html, as
+* ``corpus``: the articles among the real pages of ../shared/corpus/html, as
   ``parsers.extract.extract_page`` returns them, labelled by hand.
 * ``written``: short news items written for the set, labelled by hand.
 

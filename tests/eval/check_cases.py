@@ -5,7 +5,7 @@ Run by hand (not collected by pytest):
 
     .venv/bin/python tests/eval/check_cases.py [CORPUS_HTML_DIR]
 
-The corpus directory defaults to $PRESSMON_CORPUS_HTML, else tests/fixtures/corpus/html
+The corpus directory defaults to $PRESSMON_CORPUS_HTML, else $PRESSMON_CORPUS_DIR/html, else ../shared/corpus/html
 (read-only copies of ../shared/corpus/html).
 
 Checks:
@@ -41,7 +41,7 @@ from bs4 import BeautifulSoup
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE / "extraction_cases.json"
-DEFAULT_CORPUS = HERE.parent / "fixtures" / "corpus" / "html"
+DEFAULT_CORPUS = Path(os.environ.get("PRESSMON_CORPUS_DIR") or HERE.parents[2] / "shared" / "corpus") / "html"
 
 FIELDS = {
     "file": str,

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.harness import all_cases, pressmon_tool, score
+from tests.corpus import needs_corpus
+
+pytestmark = needs_corpus
 
 FLOORS = json.loads((Path(__file__).parent / "floors.json").read_text(encoding="utf-8"))
 

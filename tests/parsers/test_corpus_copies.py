@@ -1,4 +1,4 @@
-"""The corpus copies are byte-for-byte the real pages the manifests describe."""
+"""The shared corpus is byte-for-byte the real pages its manifests describe."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import json
 import pytest
 
 from tests.conftest import CORPUS
+from tests.corpus import needs_corpus
+
+pytestmark = needs_corpus
 
 ENTRIES = [
     entry

@@ -8,6 +8,9 @@ import pytest
 
 from parsers.decode import decode_html, looks_mojibake
 from tests.conftest import CORPUS
+from tests.corpus import needs_corpus
+
+pytestmark = needs_corpus
 
 HTML = CORPUS / "html"
 LYING_META = ("gne-people-1.html", "gne-163-9.html")

@@ -13,6 +13,9 @@ import pytest
 from parsers.extract import Extraction, NotAnArticle, extract, extract_page
 from pressmon.offline import qd_press
 from tests.conftest import CORPUS
+from tests.corpus import needs_corpus
+
+pytestmark = needs_corpus
 
 RELEASES_DIR = Path(qd_press.__file__).resolve().parent / "sites" / "qd_press" / "releases"
 SITE = "http://qdfb.shiminjia.com"

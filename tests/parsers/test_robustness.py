@@ -15,6 +15,9 @@ from hypothesis import strategies as st
 from parsers.extract import Extraction, ExtractOptions, ParseError, extract_page
 from pressmon.offline import qd_press
 from tests.conftest import CORPUS
+from tests.corpus import needs_corpus
+
+pytestmark = needs_corpus
 
 RELEASES_DIR = Path(qd_press.__file__).resolve().parent / "sites" / "qd_press" / "releases"
 PAGE_URL = "http://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2023/0223/1206.html"
