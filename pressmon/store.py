@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg2
 import psycopg2.extras
+import psycopg2.sql
 
 from pressmon.config import Config
 from pressmon.errors import DatabaseError, DatabaseUnavailable, MigrationError, SchemaError
@@ -994,12 +995,18 @@ class Store:
         when the process died. Sending it again would give the subscriber a second copy; the stable
         Message-ID and this note let an operator trace it if it never arrived.
         """
+        return self._presume_sent("deliveries")
+
+    def _presume_sent(self, ledger: str) -> int:
+        """Mark a ledger's rows left `sending` as sent (digests and weekly reports follow one rule)."""
         with self.transaction() as cur:
             cur.execute(
-                """UPDATE deliveries
-                      SET status = 'sent', sent_at = sending_at, attempts = attempts + 1,
-                          last_error = 'presumed delivered: the run died after handing over the whole message'
-                    WHERE status = 'sending'"""
+                psycopg2.sql.SQL(
+                    """UPDATE {}
+                          SET status = 'sent', sent_at = sending_at, attempts = attempts + 1,
+                              last_error = 'presumed delivered: the run died after handing over the whole message'
+                        WHERE status = 'sending'"""
+                ).format(psycopg2.sql.Identifier(ledger))
             )
             return cur.rowcount
 
@@ -1114,14 +1121,7 @@ class Store:
 
     def reconcile_report_sending(self) -> int:
         """Count reports left `sending` by a run that died as sent (see `reconcile_sending`)."""
-        with self.transaction() as cur:
-            cur.execute(
-                """UPDATE report_deliveries
-                      SET status = 'sent', sent_at = sending_at, attempts = attempts + 1,
-                          last_error = 'presumed delivered: the run died after handing over the whole message'
-                    WHERE status = 'sending'"""
-            )
-            return cur.rowcount
+        return self._presume_sent("report_deliveries")
 
     def pending_reports(self) -> list[dict[str, Any]]:
         """Return the pending weekly reports (subscription, address, week), oldest week first."""
