@@ -30,11 +30,16 @@ WEB_SCHEMES = frozenset({"http", "https"})
 
 @dataclass(frozen=True)
 class PageRequest:
-    """A list page to fetch: GET `url` with `headers`; `page` is its 1-based number in the section's walk."""
+    """A list page to fetch: GET `url` with `headers`; `page` is its 1-based number in the section's walk.
+
+    A `prime` request is no list page: it is fetched only for the cookies the site sets (an anti-bot gate such
+    as WZWS); its ListPage has no items, only the section's first list pages, to fetch with those cookies.
+    """
 
     url: str
     page: int = 1
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    prime: bool = False
 
 
 @dataclass(frozen=True)
