@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import all_cases, pressmon_tool, score
+from benchmarks.harness import HELD_OUT, TUNED, all_cases, pressmon_tool, score
 from tests.corpus import needs_corpus
 
 pytestmark = needs_corpus
@@ -16,14 +16,36 @@ FLOORS = json.loads((Path(__file__).parent / "floors.json").read_text(encoding="
 
 
 @pytest.fixture(scope="module")
-def scores():
+def outputs():
     cases = all_cases()
-    return score(cases, [pressmon_tool(case) for case in cases])
+    return cases, [pressmon_tool(case) for case in cases]
+
+
+@pytest.fixture(scope="module")
+def scores(outputs):
+    """Scores on the pages pressmon was tuned on: what the floors hold."""
+    return _split(outputs, TUNED)
+
+
+@pytest.fixture(scope="module")
+def held_out(outputs):
+    return _split(outputs, HELD_OUT)
+
+
+def _split(outputs, split):
+    cases, outs = outputs
+    picked = [(c, o) for c, o in zip(cases, outs, strict=True) if c.split == split]
+    return score([c for c, _ in picked], [o for _, o in picked])
 
 
 def test_the_evaluation_covers_every_corpus_page_and_the_offline_site(scores):
     assert scores.pages == 17 + 47
     assert scores.non_articles == 4
+
+
+def test_the_held_out_pages_are_in_the_evaluation(held_out):
+    assert held_out.pages == 12
+    assert held_out.non_articles == 1
 
 
 @pytest.mark.parametrize(
