@@ -58,9 +58,24 @@ def test_score_is_not_below_its_floor(scores, measure):
     )
 
 
+@pytest.mark.parametrize(
+    "measure", ["title_rate", "date_rate", "publisher_rate", "precision", "recall", "f1"]
+)
+def test_held_out_score_is_not_below_its_floor(held_out, measure):
+    value = getattr(held_out, measure)
+    floor = FLOORS["held_out"][measure]
+    assert value >= floor - 1e-9, (
+        f"held-out {measure} {value:.3f} < floor {floor}; missed: {held_out.misses[:10]}"
+    )
+
+
 def test_no_more_pages_with_mojibake_than_the_floor(scores):
     assert scores.mojibake_pages <= FLOORS["max_mojibake_pages"]
 
 
-def test_list_and_empty_pages_are_not_turned_into_articles(scores):
+def test_list_and_empty_pages_are_not_turned_into_articles(scores, held_out):
     assert scores.non_articles_rejected / scores.non_articles >= FLOORS["non_article_rejection_rate"]
+    assert (
+        held_out.non_articles_rejected / held_out.non_articles
+        >= FLOORS["held_out"]["non_article_rejection_rate"]
+    )
