@@ -13,12 +13,17 @@ from pathlib import Path
 from parsers.decode import looks_mojibake
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES_FILE = ROOT / "tests" / "eval" / "extraction_cases.json"
+# Every `tests/eval/*_cases.json` is read: a new group of pages is one more file, no code change.
+CASES_DIR = ROOT / "tests" / "eval"
 CORPUS_HTML = Path(os.environ.get("PRESSMON_CORPUS_DIR") or ROOT.parent / "shared" / "corpus") / "html"
 OFFLINE_RELEASES = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
 # Page furniture of the offline site that must never reach a body.
 OFFLINE_MUST_NOT = ("浏览：", "扫一扫在手机打开当前页", "分享到", "版权所有", "上一篇", "鲁ICP备", "当前位置")
 SPACES = re.compile(r"\s+")
+# Pages the extractor was tuned on, and pages kept out of tuning: their annotations were committed before any
+# extractor change that could have looked at them.
+TUNED = "tuned"
+HELD_OUT = "held_out"
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,8 @@ class Case:
     publisher: str | None
     must: tuple[str, ...]
     must_not: tuple[str, ...]
-    group: str
+    group: str  # where the page comes from: "corpus", "offline", or the case file's pages
+    split: str = TUNED  # "tuned", "held_out", or another group a case file names
 
 
 @dataclass(frozen=True)
@@ -136,14 +142,23 @@ def score(cases: list[Case], outputs: list[Output]) -> Scores:
     return s
 
 
-def corpus_cases() -> list[Case]:
-    """Return the hand-labelled cases of the real pages of the shared corpus."""
+def file_cases(path: Path) -> list[Case]:
+    """Return the hand-labelled cases of one case file.
+
+    An entry names its page as `file` (a page of the shared corpus, read in place) or `page` (a path relative
+    to the repository root), and its `split` ("tuned" when absent).
+    """
     cases = []
-    for entry in json.loads(CASES_FILE.read_text(encoding="utf-8")):
+    for entry in json.loads(path.read_text(encoding="utf-8")):
+        if "file" in entry:
+            name, page, group = entry["file"], CORPUS_HTML / entry["file"], "corpus"
+        else:
+            name, page, group = entry["page"], ROOT / entry["page"], path.stem.removesuffix("_cases")
+        split = entry.get("split", TUNED)
         cases.append(
             Case(
-                name=entry["file"],
-                body=(CORPUS_HTML / entry["file"]).read_bytes(),
+                name=name,
+                body=page.read_bytes(),
                 url=entry["url"],
                 is_article=entry["is_article"],
                 title=entry["title"],
@@ -151,10 +166,15 @@ def corpus_cases() -> list[Case]:
                 publisher=entry["publisher"],
                 must=tuple(entry["must"]),
                 must_not=tuple(entry["must_not"]),
-                group="corpus",
+                group=group,
+                split=split,
             )
         )
     return cases
+
+
+def case_files() -> list[Path]:
+    return sorted(CASES_DIR.glob("*_cases.json"))
 
 
 def offline_cases() -> list[Case]:
@@ -186,8 +206,10 @@ def offline_cases() -> list[Case]:
     return cases
 
 
-def all_cases() -> list[Case]:
-    return corpus_cases() + offline_cases()
+def all_cases(extra: tuple[Path, ...] = ()) -> list[Case]:
+    """Return every case: the case files of tests/eval, the offline site's pages, and any extra case files."""
+    files = [*case_files(), *(p for p in extra if p.resolve() not in {f.resolve() for f in case_files()})]
+    return [case for path in files for case in file_cases(path)] + offline_cases()
 
 
 Tool = Callable[[Case], Output]

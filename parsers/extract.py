@@ -6,14 +6,17 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from urllib.parse import urljoin
 
 import lxml.etree
 import lxml.html
+from lxml.cssselect import CSSSelector
 
 from parsers import vocabulary as vocab
 from parsers.dates import date_in_url, find_date, parse_iso_like
 from parsers.decode import Decoded, decode_html
+from parsers.hints import NO_HINTS, PageHints
 from parsers.normalize import comparison_key, paragraph_keys
 
 # Controls other than tab and line breaks, and lone surrogates: Postgres `text` refuses NUL, UTF-8 cannot
@@ -25,6 +28,7 @@ TEXT_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffd]")
 URL_JUNK = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 SPACES = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
 SENTENCE_MARKS = re.compile(r"[。！？；，、]")
+SENTENCE_END = re.compile(r"[。！？；]")
 HANZI = re.compile(r"[\u4e00-\u9fff]")
 # A line break in the HTML source between two Chinese characters is not a space a reader sees.
 CJK_GAP = re.compile(
@@ -33,6 +37,8 @@ CJK_GAP = re.compile(
 )
 MAX_HEADINGS = 50
 MAX_LINES = 20_000
+# The tag hinted `drop` elements get before they are stripped with the page's other furniture.
+DROPPED = "pressmon-dropped"
 TITLE_SPLIT = re.compile(r"\s*(?:[_|｜]|\s[-—–]\s|--|——|(?<!\d)[-—–](?!\d))\s*")
 
 
@@ -117,6 +123,7 @@ def extract_page(
     url: str | None = None,
     content_type: str | None = None,
     options: ExtractOptions = DEFAULT_OPTIONS,
+    hints: PageHints | None = None,
 ) -> Extraction:
     """Decode the bytes of a page and extract its release.
 
@@ -125,6 +132,9 @@ def extract_page(
         url: the page's URL, for relative links and dates in paths.
         content_type: the HTTP Content-Type header, if any.
         options: limits and thresholds.
+        hints: CSS selectors a source declares for its detail pages. A hint that matches an element is used
+            first; one that matches nothing (a changed template) is ignored and the generic rules decide.
+            An invalid selector is a bug of the declaration and raises.
 
     Raises:
         NotAnArticle: a list, home or empty page.
@@ -133,7 +143,7 @@ def extract_page(
     deadline = time.monotonic() + options.max_seconds
     decoded = decode_html(body[: options.max_chars * 4], content_type)
     _check(deadline)
-    return _extract(decoded.text, url, options, decoded, deadline)
+    return _extract(decoded.text, url, options, decoded, deadline, hints or NO_HINTS)
 
 
 def extract(
@@ -142,41 +152,62 @@ def extract(
     options: ExtractOptions = DEFAULT_OPTIONS,
     *,
     decoded: Decoded | None = None,
+    hints: PageHints | None = None,
 ) -> Extraction:
     """Extract the release of an HTML page given as text."""
-    return _extract(html, url, options, decoded, time.monotonic() + options.max_seconds)
+    return _extract(html, url, options, decoded, time.monotonic() + options.max_seconds, hints or NO_HINTS)
 
 
 def _extract(
-    html: str, url: str | None, options: ExtractOptions, decoded: Decoded | None, deadline: float
+    html: str,
+    url: str | None,
+    options: ExtractOptions,
+    decoded: Decoded | None,
+    deadline: float,
+    hints: PageHints,
 ) -> Extraction:
     html = UNSAFE_CHARS.sub("", html[: options.max_chars])
     if not html.strip():
         raise NotAnArticle("empty page")
     root = _parse(html)
+    for selector in hints.drop:
+        for node in _select(root, selector):
+            if node.tag not in {"html", "head", "body"}:
+                node.tag = DROPPED
+    lxml.etree.strip_elements(root, DROPPED, with_tail=False)
     meta = _meta(root)
     page_title = _text(root.find(".//title"))
     page_text = _text(root.find("body"))  # before furniture is dropped: some templates date pages in a footer
+    hinted = _Hinted.read(root, hints, deadline)
     # Not drop_tree(): it re-sets the neighbour's text through lxml's API, which refuses the control
     # characters an entity such as `&#1;` put there; strip_elements moves the nodes as they are.
     lxml.etree.strip_elements(root, *vocab.DROP_TAGS, with_tail=False)
     _check(deadline)
 
-    title = _title(root, meta, page_title, deadline)
-    container, method = _container(root, options, deadline)
+    container, method = _hinted_container(root, hints, options, deadline)
+    if container is None:
+        container, method = _container(root, options, deadline)
     if container is None:
         raise NotAnArticle("no block of article text on the page")
+    title = hinted.title or _title(root, meta, page_title, container, deadline)
     attachments = _attachments(container, url, deadline)
     lines, cut = _cut(_lines(container, deadline), options.max_body_chars)
     preamble = _preamble(root, container)
     _check(deadline)
 
     container_text = _text(container)
-    publisher = _publisher(meta, (preamble, container_text[:300], container_text[-300:]))
-    _check(deadline)
-    published = _published(meta, root, preamble, lines, url, page_text, deadline)
+    byline = _byline(root, title, deadline)
+    publisher = hinted.publisher or _publisher(
+        meta, (preamble, container_text[:300], container_text[-300:]), byline
+    )
     _check(deadline)
     paragraphs = _clean(lines, title, deadline)
+    _check(deadline)
+    signature = _signature(paragraphs)
+    published = hinted.published or _published(
+        meta, root, preamble, lines, url, page_text, byline, signature, deadline
+    )
+    publisher = publisher or (signature[0] if signature else None)
     _check(deadline)
     body_chars = sum(len(p) for p in paragraphs)
     if (
@@ -252,11 +283,89 @@ def _first_meta(meta: dict[str, str], keys: tuple[str, ...]) -> str | None:
     return next((meta[k] for k in keys if meta.get(k)), None)
 
 
+# -- hints ----------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def _selector(css: str) -> CSSSelector:
+    return CSSSelector(css)
+
+
+def _select(root: lxml.html.HtmlElement, css: str) -> list[lxml.html.HtmlElement]:
+    return [node for node in _selector(css)(root) if isinstance(node.tag, str)]
+
+
+def _hint_texts(root: lxml.html.HtmlElement, css: str | None, deadline: float) -> list[str]:
+    """Return the texts of the elements a hint matches: a meta tag's content, a <time>'s datetime, else text."""
+    if not css:
+        return []
+    texts = []
+    for node in _select(root, css)[:MAX_HEADINGS]:
+        _check(deadline)
+        if node.tag == "meta":
+            text = tidy(node.get("content") or "")
+        else:
+            text = _text(node) or tidy(node.get("datetime") or node.get("content") or "")
+        if text:
+            texts.append(text)
+    return texts
+
+
+@dataclass(frozen=True)
+class _Hinted:
+    """The fields a source's hints found on the page; None where a hint is absent or matched nothing."""
+
+    title: str | None = None
+    published: date | None = None
+    publisher: str | None = None
+
+    @classmethod
+    def read(cls, root: lxml.html.HtmlElement, hints: PageHints, deadline: float) -> _Hinted:
+        if hints == NO_HINTS:
+            return cls()
+        title = next((t for t in _hint_texts(root, hints.title, deadline) if 2 <= len(t) <= 300), None)
+        published = None
+        for text in _hint_texts(root, hints.date, deadline):
+            if published := _labelled_date(text, vocab.DATE_LABEL, deadline) or parse_iso_like(text):
+                break
+        publisher = None
+        for text in _hint_texts(root, hints.publisher, deadline):
+            match = vocab.PUBLISHER_LABEL.search(text)
+            name = vocab.PUBLISHER_NOISE.sub("", match.group(1) if match else text).strip()
+            name = vocab.FIELD_LABEL.sub("", name)  # "发布单位：青岛市工业和信息化局"
+            if 2 <= len(name) <= 40:
+                publisher = name
+                break
+        return cls(title, published, publisher)
+
+
+def _hinted_container(
+    root: lxml.html.HtmlElement, hints: PageHints, options: ExtractOptions, deadline: float
+) -> tuple[lxml.html.HtmlElement | None, str]:
+    if not hints.body:
+        return None, ""
+    for node in _select(root, hints.body):
+        _check(deadline)
+        # A hint that now matches a near-empty element (a changed template) must not empty the release.
+        if _own_text_length(node) >= options.min_body_chars:
+            return node, f"hint {hints.body}"
+    return None, ""
+
+
 # -- title ----------------------------------------------------------------------------------------------
 
 
-def _title(root: lxml.html.HtmlElement, meta: dict[str, str], page_title: str, deadline: float) -> str:
-    """Pick the headline: a heading the <title> confirms, else the CMS meta title, else the <title>."""
+def _title(
+    root: lxml.html.HtmlElement,
+    meta: dict[str, str],
+    page_title: str,
+    container: lxml.html.HtmlElement,
+    deadline: float,
+) -> str:
+    """Pick the headline: a heading the <title> confirms, else the CMS meta title, else the <title>.
+
+    A <title> that names only the site gives way to the emphasised line just before the text.
+    """
     page_key = comparison_key(page_title)
     headings = []
     for xpath in vocab.TITLE_XPATHS:
@@ -266,6 +375,9 @@ def _title(root: lxml.html.HtmlElement, meta: dict[str, str], page_title: str, d
             text = _text(node)
             if 4 <= len(text) <= 200 and len(node.xpath(".//a")) <= 1:
                 headings.append(text)
+    emphasised = _emphasised_line(root, container, deadline)
+    if emphasised:
+        headings.append(emphasised)
     for text in headings:
         key = comparison_key(text)
         if key and key in page_key:
@@ -281,7 +393,62 @@ def _title(root: lxml.html.HtmlElement, meta: dict[str, str], page_title: str, d
             return text
     if meta_title:
         return _title_from_page_title(meta_title)
+    if emphasised and (not page_part or _names_the_site(page_part, meta)):
+        return emphasised
     return page_part or (headings[0] if headings else "")
+
+
+def _names_the_site(text: str, meta: dict[str, str]) -> bool:
+    site = meta.get("sitename") or meta.get("og:site_name") or ""
+    return bool(vocab.SITE_NAME.match(text)) or (bool(site) and comparison_key(site) == comparison_key(text))
+
+
+def _emphasised_line(
+    root: lxml.html.HtmlElement, container: lxml.html.HtmlElement, deadline: float
+) -> str | None:
+    """Return the last emphasised short line before the article's first sentence (old table layouts)."""
+    found = None
+    inside = False
+    for n, node in enumerate(root.iter()):
+        if not isinstance(node.tag, str) or n > 20_000:
+            break
+        if n % 200 == 0:
+            _check(deadline)
+        if node is container:
+            inside = True
+        if inside and "。" in (node.text or ""):
+            break
+        if node.tag in {"a", "title", "head", "meta", "html", "body"} or not _emphasised(node):
+            continue
+        text = _text(node)
+        low, high = vocab.HEADLINE_CHARS
+        if (
+            low <= len(text) <= high
+            and not SENTENCE_END.search(text)
+            and not node.xpath(".//a | ancestor::a")
+            and not vocab.NOISE_LINES.match(text)
+        ):
+            found = text
+    return found
+
+
+def _emphasised(node: lxml.html.HtmlElement) -> bool:
+    if node.tag in {"h1", "h2", "h3", "h4"}:
+        return True
+    if vocab.TITLE_ATTR.search(f"{node.get('class', '')} {node.get('id', '')}"):
+        return True
+    if vocab.BOLD_STYLE.search(node.get("style") or ""):
+        return True
+    if node.tag == "font" and (node.get("size") or "").strip() in {"4", "5", "6", "7", "+1", "+2", "+3"}:
+        return True
+    parent = node.getparent()
+    # <td><b>headline</b></td>: a bold run that is all its cell holds.
+    return (
+        node.tag in {"b", "strong"}
+        and parent is not None
+        and parent.tag in {"td", "div", "p", "font", "center"}
+        and _text(parent) == _text(node)
+    )
 
 
 def _title_from_page_title(page_title: str) -> str:
@@ -427,7 +594,7 @@ def _cut(lines: list[str], max_chars: int) -> tuple[list[str], bool]:
 
 def _clean(lines: list[str], title: str, deadline: float) -> list[str]:
     """Drop furniture lines and the repeated title, and collapse blocks the page repeats."""
-    lines = [line for line in lines if not vocab.NOISE_LINES.match(line)]
+    lines = [line for line in lines if not vocab.NOISE_LINES.match(line) and not _footer_line(line)]
     _check(deadline)
     # Lines hold no line breaks (tidy collapsed them), so the keys of all of them come in one pass.
     keys = paragraph_keys("\n".join(lines)) if lines else []
@@ -437,6 +604,52 @@ def _clean(lines: list[str], title: str, deadline: float) -> list[str]:
     while title_key and skip < len(keys) and keys[skip] == title_key:
         skip += 1
     return collapse_repeats(lines[skip:], keys=keys[skip:])
+
+
+def _footer_line(line: str) -> bool:
+    return (
+        len(line) <= vocab.FOOTER_LINE_MAX_CHARS
+        and not line.endswith(("。", "！", "？"))
+        and bool(vocab.FOOTER_LINE.search(line))
+    )
+
+
+def _signature(paragraphs: list[str]) -> tuple[str | None, date] | None:
+    """Return the agency and date of the closing signature (落款), if the text ends with one."""
+    tail = paragraphs[-vocab.SIGNATURE_LINES :]
+    for i in range(len(tail) - 1, -1, -1):
+        line = tail[i].strip()
+        if vocab.SIGNATURE_DATE.match(line) and (signed := find_date(line)):
+            before = tail[i - 1].strip() if i else ""
+            return (before if vocab.SIGNATURE_AGENCY.match(before) else None), signed
+    return None
+
+
+def _byline(root: lxml.html.HtmlElement, title: str, deadline: float) -> list[str]:
+    """Return the short texts right beside the headline: the date, source and author lines of a byline."""
+    if not title:
+        return []
+    start = tidy(title)[:4]
+    for n, node in enumerate(root.iter()):
+        if n % 200 == 0:
+            _check(deadline)
+        # Only the element whose own text starts the headline: text_content() of every node would be quadratic.
+        if isinstance(node.tag, str) and start in tidy(node.text or "") and _text(node) == title:
+            break
+    else:
+        return []
+    texts = []
+    for text in node.xpath("following::text()[position() <= 12]"):
+        piece = tidy(str(text))
+        if not piece:
+            continue
+        if len(piece) > vocab.BYLINE_CHARS or SENTENCE_END.search(piece):
+            break
+        texts.append(piece)
+    before = node.getprevious()
+    if before is not None and len(text := _text(before)) <= 40:
+        texts.append(text)
+    return texts
 
 
 def collapse_repeats(
@@ -494,14 +707,19 @@ def _preamble(root: lxml.html.HtmlElement, container: lxml.html.HtmlElement) -> 
 # -- fields ---------------------------------------------------------------------------------------------
 
 
-def _publisher(meta: dict[str, str], texts: tuple[str, ...]) -> str | None:
+def _publisher(meta: dict[str, str], texts: tuple[str, ...], byline: list[str]) -> str | None:
     source = _first_meta(meta, vocab.META_PUBLISHER)
     if source and (cleaned := vocab.PUBLISHER_NOISE.sub("", source.strip())):
         return cleaned
-    for text in texts:
+    for text in (" ".join(byline), *texts):
         match = vocab.PUBLISHER_LABEL.search(text)
         if match:
             return vocab.PUBLISHER_NOISE.sub("", match.group(1).strip()) or None
+    # An unlabelled byline: "<span>2025-03-12 09:30</span><span>大众网</span>".
+    for text in byline:
+        for word in SPACES.split(text):
+            if vocab.BYLINE_SOURCE.match(word):
+                return word
     return None
 
 
@@ -520,6 +738,8 @@ def _published(
     lines: list[str],
     url: str | None,
     page_text: str,
+    byline: list[str],
+    signature: tuple[str | None, date] | None,
     deadline: float,
 ) -> date | None:
     for key in vocab.META_DATE:
@@ -531,11 +751,17 @@ def _published(
     for text in (preamble, *lines[:3]):
         if parsed := _labelled_date(text, vocab.DATE_LABEL, deadline):
             return parsed
+    # An unlabelled date beside the headline: "<span class=time>2025年03月12日 09:30</span>".
+    for text in byline:
+        if parsed := find_date(text):
+            return parsed
     if parsed := date_in_url(url):
         return parsed
     # A publication label anywhere on the page (some templates put it under the body).
     if parsed := _labelled_date(page_text, vocab.STRICT_DATE_LABEL, deadline):
         return parsed
+    if signature:
+        return signature[1]
     return find_date(preamble[-300:])
 
 

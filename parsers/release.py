@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from parsers.extract import DEFAULT_OPTIONS, Extraction, ExtractOptions, extract_page
 from parsers.fingerprint import Fingerprint, fingerprint
+from parsers.hints import PageHints
 from parsers.tag import Tag, Tagger
 
 
@@ -29,13 +30,16 @@ def parse_release(
     content_type: str | None,
     tagger: Tagger,
     options: ExtractOptions = DEFAULT_OPTIONS,
+    hints: PageHints | None = None,
 ) -> ParsedRelease:
     """Parse page bytes into a release with fingerprints and tags.
+
+    `hints` are the CSS selectors the page's source declares (see `parsers.extract.extract_page`).
 
     Raises:
         parsers.extract.ParseError: the page is not an article or cannot be read.
     """
-    extraction = extract_page(body, url, content_type, options)
+    extraction = extract_page(body, url, content_type, options, hints)
     return analyse(extraction, tagger)
 
 

@@ -55,6 +55,7 @@ FIELDS = {
     "must_not": list,
     "notes": str,
 }
+OPTIONAL_FIELDS = {"split": str}
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 WS_RE = re.compile(r"\s+")
 
@@ -138,7 +139,7 @@ def main(argv: list[str]) -> int:
         if missing:
             err(name, f"missing fields {missing}")
             continue
-        extra = [k for k in case if k not in FIELDS]
+        extra = [k for k in case if k not in FIELDS and k not in OPTIONAL_FIELDS]
         if extra:
             warn(name, f"extra fields {extra}")
         bad_types = [k for k, t in FIELDS.items() if not isinstance(case[k], t)]

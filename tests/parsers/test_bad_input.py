@@ -15,6 +15,7 @@ from parsers.extract import (
     Extraction,
     ExtractionTimeout,
     ExtractOptions,
+    NotAnArticle,
     ParseError,
     extract,
     extract_page,
@@ -175,7 +176,9 @@ def test_nested_title_blocks_stop_at_the_cap() -> None:
 
     result, _ = timed(page.encode("utf-8"), SHORT)
 
-    assert isinstance(result, ExtractionTimeout)
+    # The body is looked for before the title now, and lxml's depth limit leaves no body to find: a quick
+    # refusal is as good as the cap (timed() fails past the cap).
+    assert isinstance(result, ExtractionTimeout | NotAnArticle)
 
 
 def test_a_page_of_attachment_links_stops_at_the_cap() -> None:
