@@ -107,7 +107,7 @@ NOISE_ATTR = re.compile(
     r"share|bdshare|jiathis|footer|foot\b|breadcrumb|crumb|location|position|nav\b|menu|related|xgwz|"
     r"comment|copyright|qrcode|erweima|ewm|print|toolbar|sidebar|side\b|advert|\bad\b|ads\b|login|"
     r"search|prev|next|pager|page-nav|fenxiang|wzfx|dyzt|weixin|wechat|hot|recommend|tuijian|"
-    r"detail-info|fbh-date|article-info|info-bar|source|editor\b|zebian|statement|disclaimer|shengming",
+    r"detail-info|fbh-date|article-info|info-bar|source|(?<!trs_)(?<!trs_u)editor\b|zebian|statement|disclaimer|shengming",
     re.I,
 )
 # Whole lines that are page furniture, not article text.
@@ -121,7 +121,7 @@ NOISE_LINES = re.compile(
     r"|(?:上一篇|下一篇)\s*[:：].*"
     r"|[（(【\[]?\s*(?:责任编辑|责编|编辑)\s*[:：].{0,20}?[）)】\]]?"
     r"|点击(?:进入|查看|阅读|这里).{0,30}"
-    r"|(?:来源|来源于)\s*[:：].{0,30}"
+    r"|(?:来源|來源|来源于|來源於)\s*[:：].{0,30}"
     r"|(?:发布时间|发布日期|发布会日期)\s*[:：].{0,30}"
     r"|相关(?:链接|阅读|新闻|文章)\s*[:：]?"
     r"|附件\s*[:：]?"
@@ -139,7 +139,7 @@ FOOTER_LINE = re.compile(
 )
 FOOTER_LINE_MAX_CHARS = 160
 PUBLISHER_LABEL = re.compile(
-    r"(?:来源|来源于|信息来源|稿件来源|文章来源)\s*[:：]\s*([^\s:：|｜,，]{2,30}?)"
+    r"(?:来源|來源|来源于|來源於|信息来源|信息來源|稿件来源|稿件來源|文章来源|文章來源)\s*[:：]\s*([^\s:：|｜,，]{2,30}?)"
     r"(?=\s|$|[|｜]|发布|时间|日期|作者|责任|编辑|浏览|点击|字号|【)"
 )
 # "本场发布会由市科技局发布" / "由市工业和信息化局、市发展改革委发布": the department holding a press conference.
@@ -192,5 +192,5 @@ BOILERPLATE_TEXT = re.compile(
 FIELD_LABEL = re.compile(r"^[\u4e00-\u9fff]{2,6}\s*[:：]\s*")
 # A meta or labelled publisher carries these around the name: 来源：人民网-文化频道 原创稿.
 PUBLISHER_NOISE = re.compile(
-    r"^(?:来源|来源于|信息来源|稿件来源|文章来源)\s*[:：]\s*|\s*(?:原创稿|原创|供稿)$"
+    r"^(?:来源|來源|来源于|來源於|信息来源|信息來源|稿件来源|稿件來源|文章来源|文章來源)\s*[:：]\s*|\s*(?:原创稿|原创|供稿)$"
 )

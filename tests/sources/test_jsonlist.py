@@ -14,16 +14,8 @@ from pressmon.sources.families.jsonlist import ListPageError, json_path, queryda
 from tests.sources.support import SITES, cases, check_first, check_walk, list_page, walk
 
 SOURCES = ("gov_zcjd", "gov_zhengceku", "miit_zcjd", "miit_wjfb")
-TRS_UEDITOR = (
-    "the extractor drops div.TRS_UEDITOR as noise (its NOISE_ATTR matches 'editor') and finds no body"
-)
-FAILING = {
-    **{("gov_zcjd", field): TRS_UEDITOR for field in ("title", "published", "publisher", "body")},
-    (
-        "gov_zhengceku",
-        "publisher",
-    ): "no 来源 on policy-library pages; 发文机关 (table) and the author meta are not read",
-}
+# First articles the extractor misreads, as strict xfails: none left.
+FAILING: dict[tuple[str, str], str] = {}
 MIIT = "https://www.miit.gov.cn"
 UNIT = MIIT + "/api-gateway/jpaas-publish-server/front/page/build/unit"
 

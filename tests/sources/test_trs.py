@@ -358,10 +358,6 @@ def test_a_reprint_is_the_same_release_as_the_press_office_page(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parsers' 来源 label is matched in simplified characters only: 來源：青島市人民政府新聞辦公室 gives None",
-)
 def test_the_traditional_reprint_names_its_source(tagger: Tagger) -> None:
     url = REPRINTS[1][1]
     release = parse_release(page_bytes(get("dzwww_qd"), url), url, "text/html", tagger)
