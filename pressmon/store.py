@@ -337,20 +337,55 @@ class Store:
 
     # -- sources --------------------------------------------------------------------------------------
 
-    def upsert_source(self, code: str, name: str, base_url: str, authority: int) -> None:
+    def upsert_source(
+        self,
+        code: str,
+        name: str,
+        base_url: str,
+        authority: int,
+        *,
+        family: str | None = None,
+        verified: bool = False,
+        update_days: int | None = None,
+        structure_from: str | None = None,
+        fixtures: str | None = None,
+    ) -> None:
+        """Record a source's declaration; `enabled` is the operator's and stays as it is."""
+        row = (code, name, base_url, authority, family, verified, update_days, structure_from, fixtures)
         with self.transaction() as cur:
             cur.execute(
-                """INSERT INTO sources (code, name, base_url, authority) VALUES (%s, %s, %s, %s)
+                """INSERT INTO sources (code, name, base_url, authority, family, verified, update_days,
+                                        structure_from, fixtures)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
                    ON CONFLICT (code) DO UPDATE
                       SET name = EXCLUDED.name, base_url = EXCLUDED.base_url,
-                          authority = EXCLUDED.authority, updated_at = now()
-                    WHERE (sources.name, sources.base_url, sources.authority)
-                          IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.base_url, EXCLUDED.authority)""",
-                (code, name, base_url, authority),
+                          authority = EXCLUDED.authority, family = EXCLUDED.family,
+                          verified = EXCLUDED.verified, update_days = EXCLUDED.update_days,
+                          structure_from = EXCLUDED.structure_from, fixtures = EXCLUDED.fixtures,
+                          updated_at = now()
+                    WHERE (sources.name, sources.base_url, sources.authority, sources.family, sources.verified,
+                           sources.update_days, sources.structure_from, sources.fixtures)
+                          IS DISTINCT FROM
+                          (EXCLUDED.name, EXCLUDED.base_url, EXCLUDED.authority, EXCLUDED.family,
+                           EXCLUDED.verified, EXCLUDED.update_days, EXCLUDED.structure_from, EXCLUDED.fixtures)""",
+                row,
             )
 
     def sources(self) -> list[dict[str, Any]]:
-        return self._all("SELECT code, name, base_url, authority, enabled FROM sources ORDER BY code")
+        return self._all(
+            """SELECT code, name, base_url, authority, enabled, family, verified, update_days, structure_from,
+                      fixtures
+                 FROM sources ORDER BY code"""
+        )
+
+    def last_crawls(self) -> dict[str, dict[str, Any]]:
+        """Return each source's latest crawl (status, when, pages, errors) by source code."""
+        rows = self._all(
+            """SELECT DISTINCT ON (source) source, run_id, status, started_at, finished_at, list_pages,
+                      detail_pages, jsonb_array_length(errors) AS errors
+                 FROM crawl_run_sources ORDER BY source, started_at DESC, run_id DESC"""
+        )
+        return {row["source"]: row for row in rows}
 
     def set_source_enabled(self, code: str, enabled: bool) -> bool:
         with self.transaction() as cur:

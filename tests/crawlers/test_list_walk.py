@@ -18,8 +18,7 @@ from twisted.python.failure import Failure
 
 from crawlers.items import FetchFailure, OwedPages, RawPage
 from crawlers.middlewares import RefusedRedirect, RefusedRequest
-from crawlers.spiders.base import ERROR_STATUSES, failure_code
-from crawlers.spiders.qd_press import QdPressSpider
+from crawlers.spiders.source import ERROR_STATUSES, SourceSpider, failure_code
 from pressmon.offline import qd_press
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qd_press"
@@ -33,9 +32,9 @@ BLOCK_PAGE = (
 
 
 @pytest.fixture
-def spider(monkeypatch: pytest.MonkeyPatch) -> QdPressSpider:
+def spider(monkeypatch: pytest.MonkeyPatch) -> SourceSpider:
     monkeypatch.setenv("PRESSMON_BASE_URL_QD_PRESS", MIRROR)
-    return QdPressSpider(run_id=None)
+    return SourceSpider(source="qd_press", run_id=None)
 
 
 def list_response(page: int, body: bytes | None = None, status: int = 200) -> HtmlResponse:
@@ -49,7 +48,7 @@ def list_response(page: int, body: bytes | None = None, status: int = 200) -> Ht
     return HtmlResponse(url=url, status=status, headers=HTML, body=body, request=request)
 
 
-def walk(spider: QdPressSpider, response: HtmlResponse) -> list:
+def walk(spider: SourceSpider, response: HtmlResponse) -> list:
     return list(spider.parse_list(response, **response.request.cb_kwargs))
 
 
@@ -90,7 +89,7 @@ def test_a_next_page_link_back_to_a_list_page_already_walked_is_a_loop_not_a_new
 def test_reaching_the_list_page_ceiling_with_pages_left_fails_the_walk(monkeypatch):
     monkeypatch.setenv("PRESSMON_BASE_URL_QD_PRESS", MIRROR)
     monkeypatch.setenv("PRESSMON_MAX_LIST_PAGES", "1")
-    spider = QdPressSpider(run_id=None)
+    spider = SourceSpider(source="qd_press", run_id=None)
     output = walk(spider, list_response(1))
     assert requests_of(output, "parse_list") == []
     assert spider.list_failed and not spider.reached_end

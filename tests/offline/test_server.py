@@ -527,7 +527,8 @@ def test_command_line_serves_until_interrupted(releases_dir: Path) -> None:
         text=True,
     )
     try:
-        base_url = process.stdout.readline().strip()
+        variable, _, base_url = process.stdout.readline().strip().partition("=")
+        assert variable == "PRESSMON_BASE_URL_QD_PRESS"
         port = urlsplit(base_url).port
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         connection.request("GET", ARCHIVE_INDEX)
