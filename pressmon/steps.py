@@ -664,6 +664,7 @@ def report(config: Config, run_id: int) -> dict[str, Any]:
             raise CrawlError(f"no crawl run {run_id}")
         sources = store.run_sources(run_id)
         counts = store.run_counts(run["started_at"])
+        new_by_source = store.new_releases_by_source(run["started_at"])
         failed_pages = store.failed_pages(run["started_at"])
         owed = store.owed_pages()
         summary = {
@@ -672,6 +673,7 @@ def report(config: Config, run_id: int) -> dict[str, Any]:
                     "status": row["status"],
                     "list_pages": row["list_pages"],
                     "detail_pages": row["detail_pages"],
+                    "new_releases": new_by_source.get(row["source"], 0),
                     "errors": row["errors"],
                     "owed": row["stats"].get("owed", 0),
                     "given_up": row["stats"].get("given_up", 0),

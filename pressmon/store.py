@@ -1237,6 +1237,35 @@ class Store:
                       (SELECT count(*) FROM raw_pages WHERE process_state = 'failed') AS failed_pages"""
         )
 
+    def new_releases_by_source(self, since: datetime) -> dict[str, int]:
+        """Count the new releases (clusters first seen since a moment) each source holds a copy of.
+
+        A release two sources published counts for both; the run's own total counts it once.
+        """
+        rows = self._all(
+            """SELECT r.source, count(DISTINCT r.cluster_id)::integer AS n
+                 FROM releases r JOIN clusters c ON c.id = r.cluster_id
+                WHERE c.first_seen_at >= %(since)s AND r.first_seen_at >= %(since)s
+                GROUP BY r.source""",
+            {"since": since},
+        )
+        return {row["source"]: row["n"] for row in rows}
+
+    def clusters_across_sources(self, limit: int = 10) -> list[dict[str, Any]]:
+        """Return clusters whose copies come from more than one source: canonical title, sources, copies."""
+        return self._all(
+            """SELECT c.id, canon.title, canon.published_at, array_agg(DISTINCT r.source ORDER BY r.source)
+                      AS sources, count(*)::integer AS copies
+                 FROM clusters c
+                 JOIN releases r ON r.cluster_id = c.id
+                 JOIN releases canon ON canon.id = c.canonical_release_id
+                GROUP BY c.id, canon.title, canon.published_at
+               HAVING count(DISTINCT r.source) > 1
+                ORDER BY canon.published_at DESC NULLS LAST, c.id
+                LIMIT %s""",
+            (limit,),
+        )
+
     def chain_counts(self) -> list[dict[str, Any]]:
         return self._all(
             """SELECT chain, sum(releases)::integer AS releases FROM reporting.daily_chain_counts
