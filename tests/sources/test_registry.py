@@ -46,7 +46,7 @@ def test_the_registry_holds_every_file_once_by_code():
 
 
 def test_an_unknown_code_names_the_declared_ones():
-    with pytest.raises(SourceError, match="unknown source 'nowhere' .*qd_press"):
+    with pytest.raises(SourceError, match=r"unknown source 'nowhere' .*qd_press"):
         sources.get("nowhere")
 
 
