@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +27,12 @@ from pressmon.config import Config
 from pressmon.errors import CrawlError, DeliveryError, DeliveryRefused, UnknownSourceError
 from pressmon.progress import QUIET, Progress, as_progress
 from pressmon.sources import Source
+from pressmon.sources.families import family_of
 from pressmon.store import Store, as_role, connect, database_url
 
 if TYPE_CHECKING:
     from parsers.fingerprint import Fingerprint
+    from parsers.hints import PageHints
     from parsers.release import ParsedRelease
     from parsers.tag import Tagger
 
@@ -343,10 +346,18 @@ def parse_release(*args: Any, **kwargs: Any) -> ParsedRelease:
     return parse(*args, **kwargs)
 
 
+@cache
+def hints_for(source_code: str) -> PageHints | None:
+    """Return what a source's declaration (and its family) say about its detail pages; None when undeclared."""
+    source = declared_sources().get(source_code)
+    return None if source is None else family_of(source).hints(source)
+
+
 def _parse_row(row: dict[str, Any], tagger: Tagger) -> ParsedRelease | str:
     """Parse one raw page; return the release, or why the page could not be parsed."""
     headers = row["headers"] or {}
     content_type = next((v[0] for k, v in headers.items() if k.lower() == "content-type" and v), None)
+    # When parse_release takes hints, pass hints=hints_for(row["source"]) here: the one place they join.
     try:
         return parse_release(bytes(row["body"]), row["canonical_url"], content_type, tagger)
     except ParseError as exc:

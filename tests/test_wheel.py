@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pressmon.offline import qd_press
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.integration
 
@@ -96,7 +98,7 @@ def test_an_installed_wheel_migrates_extracts_and_crawls_outside_the_checkout(
             "extract",
             page,
             "--url",
-            "http://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2023/0223/1206.html",
+            qd_press.real_url("/xwfbHtml/wangqihuigu/2023/0223/1206.html"),
         ],
         cwd=elsewhere,
         env=env,

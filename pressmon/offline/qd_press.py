@@ -196,6 +196,13 @@ def detail_path(release: Release) -> str:
     return f"{ARCHIVE_PATH}{_dated_folder(release)}{release.id}.html"
 
 
+def real_url(path: str) -> str:
+    """Return the URL of a path on the real site: the declared base URL of the source (its one home)."""
+    from pressmon.sources import get
+
+    return get(SOURCE_CODE).base_url + path
+
+
 def attachment_path(release: Release, attachment: Attachment) -> str:
     """Return the URL path of an attachment, next to its release's detail page."""
     return f"{ARCHIVE_PATH}{_dated_folder(release)}{attachment.file}"

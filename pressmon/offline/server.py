@@ -15,7 +15,7 @@ import hashlib
 import socketserver
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -539,6 +539,7 @@ class OfflineSites:
         published: how many of qd_press's oldest releases are visible; all when None.
         offsite_base_url: where the `redirect-offsite` fault sends clients.
         sites_dir: the folder of per-source offline sites.
+        declared: the sources by code; the registry when None.
     """
 
     def __init__(
@@ -548,14 +549,17 @@ class OfflineSites:
         published: int | None = None,
         offsite_base_url: str = DEFAULT_OFFSITE_BASE_URL,
         sites_dir: Path = SITES_DIR,
+        declared: Mapping[str, Source] | None = None,
     ) -> None:
-        declared = sources.registry()
-        chosen = list(declared) if codes is None else list(codes)
+        self.declared = sources.registry() if declared is None else declared
+        chosen = list(self.declared) if codes is None else list(codes)
         self.sites: dict[str, Site] = {}
         # Why a declared source is not served: it has no offline site yet.
         self.skipped: dict[str, str] = {}
         for code in chosen:
-            source = sources.get(code)
+            if code not in self.declared:
+                raise ValueError(f"no declared source {code!r}")
+            source = self.declared[code]
             if code in GENERATED:
                 self.sites[code] = OfflineSite(published=published, offsite_base_url=offsite_base_url)
                 continue
@@ -583,7 +587,7 @@ class OfflineSites:
             raise RuntimeError("the offline sites are already running")
         by_host: dict[str, list[Site]] = {}
         for code, site in self.sites.items():
-            by_host.setdefault(sources.get(code).host, []).append(site)
+            by_host.setdefault(self.declared[code].host, []).append(site)
         for host, sites in by_host.items():
             listener = _Listener(host, sites)
             for site in sites:
@@ -776,7 +780,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--releases-dir", type=Path, default=None, help="qd_press: folder of <ID>.json releases"
     )
     args = parser.parse_args(argv)
-    with contextlib.ExitStack() as stack:
+    # Ctrl-C may come as soon as the first line is out, before the wait below: it ends the serving anywhere.
+    with contextlib.suppress(KeyboardInterrupt), contextlib.ExitStack() as stack:
         if args.port is not None or args.releases_dir is not None:
             site = OfflineSite(args.releases_dir, port=args.port or 0, published=args.published)
             stack.enter_context(site)
@@ -791,8 +796,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for code, reason in skipped.items():
             print(f"{code}: skipped: {reason}", file=sys.stderr, flush=True)
         print("Ctrl-C to stop", file=sys.stderr, flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        threading.Event().wait()
     return 0
 
 

@@ -24,10 +24,11 @@ from crawlers.middlewares import RefusedRedirect, RefusedRequest
 from crawlers.spiders.source import ERROR_STATUSES, SourceSpider, failure_code
 from pressmon.offline import qd_press
 from pressmon.sources.families.qdfb import Qdfb
+from tests.pages import CANONICAL_BASE
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qd_press"
 MIRROR = "http://127.0.0.1:8765"
-REAL = "https://qdfb.shiminjia.com"
+REAL = CANONICAL_BASE
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 BLOCK_PAGE = (
     "<html><head><title>访问受限</title></head><body><h1>访问受限</h1>"

@@ -13,12 +13,13 @@ from crawlers.items import RawPage
 from crawlers.spiders.source import ERROR_STATUSES, SourceSpider
 from parsers.urls import canonical_url
 from pressmon.offline import qd_press
+from tests.pages import CANONICAL_BASE
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qd_press"
 ROOT = Path(__file__).resolve().parents[2]
-RELEASES_DIR = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
+RELEASES_DIR = qd_press.RELEASES_DIR
 MIRROR = "http://127.0.0.1:8765"
-REAL = "https://qdfb.shiminjia.com"
+REAL = CANONICAL_BASE
 ARCHIVE = "/xwfbHtml/wangqihuigu/"
 HTML_HEADERS = {"Content-Type": "text/html; charset=utf-8", "Server": "nginx"}
 

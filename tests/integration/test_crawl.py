@@ -14,10 +14,11 @@ from pressmon.errors import CrawlError
 from pressmon.offline import qd_press
 from pressmon.offline.qd_press import Release
 from pressmon.offline.server import OfflineSite
+from tests.pages import CANONICAL_BASE
 
 pytestmark = pytest.mark.integration
 
-REAL = "https://qdfb.shiminjia.com"
+REAL = CANONICAL_BASE
 RETRY_TIMES = 2  # crawlers.settings: each failing request is tried 1 + RETRY_TIMES times
 
 
