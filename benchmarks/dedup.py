@@ -23,10 +23,11 @@ from pathlib import Path
 from parsers.fingerprint import Fingerprint, fingerprint
 from pressmon import steps
 from pressmon.config import Config
+from pressmon.offline import qd_press
 from pressmon.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-RELEASES = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
+RELEASES = qd_press.RELEASES_DIR
 SENTENCE = re.compile(r"[^。！？]+[。！？]")
 
 

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from parsers.decode import looks_mojibake
+from pressmon.offline import qd_press
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every `tests/eval/*_cases.json` is read: a new group of pages is one more file, no code change.
 CASES_DIR = ROOT / "tests" / "eval"
 CORPUS_HTML = Path(os.environ.get("PRESSMON_CORPUS_DIR") or ROOT.parent / "shared" / "corpus") / "html"
-OFFLINE_RELEASES = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
+OFFLINE_RELEASES = qd_press.RELEASES_DIR
 # Page furniture of the offline site that must never reach a body.
 OFFLINE_MUST_NOT = ("浏览：", "扫一扫在手机打开当前页", "分享到", "版权所有", "上一篇", "鲁ICP备", "当前位置")
 SPACES = re.compile(r"\s+")
@@ -199,7 +200,7 @@ def offline_cases() -> list[Case]:
             Case(
                 name=f"qd_press/{release.id}",
                 body=render_detail_page(release, views=release.views + 1).encode("utf-8"),
-                url=f"http://qdfb.shiminjia.com{detail_path(release)}",
+                url=qd_press.real_url(detail_path(release)),
                 is_article=True,
                 title=release.list_title,
                 published=release.published.isoformat(),

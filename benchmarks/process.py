@@ -20,11 +20,12 @@ import jieba
 from parsers.urls import canonical_url
 from pressmon import steps
 from pressmon.config import Config
-from pressmon.offline.qd_press import detail_path, load_releases, render_detail_page
+from pressmon.offline import qd_press
+from pressmon.offline.qd_press import detail_path, load_releases, real_url, render_detail_page
 from pressmon.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-RELEASES = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
+RELEASES = qd_press.RELEASES_DIR
 
 
 def variants(copies: int) -> list[tuple[str, bytes, str]]:
@@ -35,7 +36,7 @@ def variants(copies: int) -> list[tuple[str, bytes, str]]:
             paragraphs = list(release.paragraphs)
             paragraphs[len(paragraphs) // 2] += f"（第{n}次更新）"
             variant = dataclasses.replace(release, paragraphs=tuple(paragraphs))
-            url = f"http://qdfb.shiminjia.com{detail_path(release)}?v={n}"
+            url = f"{real_url(detail_path(release))}?v={n}"
             pages.append(
                 (url, render_detail_page(variant, views=release.views + n).encode(), "\n".join(paragraphs))
             )

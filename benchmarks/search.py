@@ -26,10 +26,11 @@ import psycopg2
 from parsers.tag import tokens
 from pressmon import steps
 from pressmon.config import Config
+from pressmon.offline import qd_press
 from pressmon.store import Store, as_role
 
 ROOT = Path(__file__).resolve().parent.parent
-RELEASES = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
+RELEASES = qd_press.RELEASES_DIR
 SENTENCE = re.compile(r"[^。！？]+[。！？]")
 SYLLABLES = "海晟瑞泰华鼎恒信达远博睿智航瀚越宏阳光启明辉安诚创新锐"
 # (name, query, max_results): what an analyst types, rarest first; the last two ask for the best 20 only.

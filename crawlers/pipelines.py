@@ -27,18 +27,18 @@ class RawPagePipeline:
     def process_item(self, item: RawPage | OwedPages | FetchFailure) -> RawPage | OwedPages | FetchFailure:
         spider = self.crawler.spider
         store = store_for(spider)
-        limit = spider.config.owed_retries
+        limit = spider.owed_retries
         if isinstance(item, OwedPages):
-            store.owe(spider.name, item["pages"])
+            store.owe(spider.code, item["pages"])
             return item
         if isinstance(item, FetchFailure):
             if store.detail_failed(
-                spider.name, item["key"], item["url"], item["code"], item["reason"], limit
+                spider.code, item["key"], item["url"], item["code"], item["reason"], limit
             ):
                 spider.gave_up(item["key"], limit)
             return item
         fields = {
-            "source": spider.name,
+            "source": spider.code,
             "run_id": getattr(spider, "run_id", None),
             "url": item["url"],
             "final_url": item["final_url"],
@@ -74,7 +74,7 @@ class CrawlRunRecorder:
     def spider_opened(self, spider: Spider) -> None:
         run_id = getattr(spider, "run_id", None)
         if run_id is not None:
-            store_for(spider).start_run_source(run_id, spider.name)
+            store_for(spider).start_run_source(run_id, spider.code)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         run_id = getattr(spider, "run_id", None)
@@ -92,10 +92,10 @@ class CrawlRunRecorder:
                 {"url": None, "kind": "list", "code": "closed", "reason": f"spider closed: {reason}"}
             )
         if not failed and getattr(spider, "reached_end", False):
-            store.mark_archive_walked(spider.name)
+            store.mark_archive_walked(spider.code)
         store.finish_run_source(
             run_id,
-            spider.name,
+            spider.code,
             status="failed" if failed else "succeeded",
             list_pages=int(stats.get("pressmon/list_pages_stored", 0)),
             detail_pages=int(stats.get("pressmon/detail_pages_stored", 0)),
@@ -103,7 +103,7 @@ class CrawlRunRecorder:
             stats={
                 "finish_reason": reason,
                 "offsite_links": getattr(spider, "offsite_links", 0),
-                **store.owed_counts(spider.name),
+                **store.owed_counts(spider.code),
                 **{k: v for k, v in stats.items() if _worth_keeping(k)},
             },
         )

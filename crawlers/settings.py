@@ -35,6 +35,11 @@ LOGSTATS_INTERVAL = 30.0
 PROGRESS_LINES_INTERVAL = 0.0
 STATS_DUMP = True
 
+# What the spider reads from the configuration, as settings (`-s` overrides them for one crawl).
+PRESSMON_CRAWL_OVERLAP = _config.crawl_overlap
+PRESSMON_MAX_LIST_PAGES = _config.max_list_pages
+PRESSMON_OWED_RETRIES = _config.owed_retries
+
 ITEM_PIPELINES = {"crawlers.pipelines.RawPagePipeline": 100}
 EXTENSIONS = {"crawlers.pipelines.CrawlRunRecorder": 100, "crawlers.progress.ProgressLines": 200}
 # After RedirectMiddleware (600), so its process_response sees a redirect before Scrapy follows it.

@@ -321,27 +321,31 @@ def _sources(args: argparse.Namespace, config: Config) -> int:
             print(f"{store.retry_given_up(args.code)} given-up pages of {args.code} owed again")
         elif args.action and not store.set_source_enabled(args.code, args.action == "enable"):
             raise PressmonError(f"no source {args.code!r}")
-        rows = [
-            {
-                "code": row["code"],
-                "name": row["name"],
-                "enabled": row["enabled"],
-                "authority": row["authority"],
-                "crawl_url": row["crawl_url"],
-                **store.owed_counts(row["code"]),
-            }
-            for row in steps.sync_sources(store, config)
-        ]
+        rows = steps.source_listing(store, config)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for row in rows:
-        state = "enabled " if row["enabled"] else "disabled"
+        print(_source_line(row))
+    unverified = [row["code"] for row in rows if not row["verified"]]
+    if unverified:
         print(
-            f"{row['code']:<12} {state} authority={row['authority']:<3} owed={row['owed']} "
-            f"given_up={row['given_up']} {row['name']}  {row['crawl_url']}"
+            f"{len(unverified)} unverified declaration(s) (structure inferred from the CMS family, not checked "
+            f"against real pages): {', '.join(unverified)}"
         )
     return 0
+
+
+def _source_line(row: dict) -> str:
+    """One line of `pressmon sources`: code, family, verified, enabled, last crawl, owed pages, agency, URL."""
+    enabled = "enabled" if row["enabled"] else f"disabled ({row['disabled_by']})"
+    crawl = row["last_crawl"]
+    last = "never crawled" if crawl is None else f"last crawl {crawl['status']} {crawl['started_at'][:16]}"
+    return (
+        f"{row['code']:<14} {row['family']:<9} {'verified' if row['verified'] else 'UNVERIFIED':<10} "
+        f"{enabled:<22} {last:<36} owed={row['owed']} given_up={row['given_up']} "
+        f"{row['name']}  {row['crawl_url']}"
+    )
 
 
 def _subscribe_add(args: argparse.Namespace, config: Config) -> int:

@@ -55,6 +55,7 @@ class Config:
         mail_from: the From header of alert digests.
         contact: a URL or mailto: put in the crawler's User-Agent so site owners can reach us.
         base_urls: per source code, the base URL to crawl instead of the real site (e.g. a local mirror).
+        sources: the only sources nightly runs crawl (declared codes); None: every enabled source.
         scheme: the industry-chain scheme new releases are tagged with.
         crawl_overlap: how many already-known detail pages a spider walks past before it stops.
         max_list_pages: a ceiling on list pages per source and run (the first crawl of an archive).
@@ -79,6 +80,7 @@ class Config:
     mail_from: str = "pressmon <pressmon@localhost>"
     contact: str = DEFAULT_CONTACT
     base_urls: Mapping[str, str] = field(default_factory=dict)
+    sources: tuple[str, ...] | None = None
     scheme: str = "qingdao-10plus1-2025"
     crawl_overlap: int = 3
     max_list_pages: int = 200
@@ -129,6 +131,7 @@ class Config:
             mail_from=_mail_from(env.get("PRESSMON_MAIL_FROM") or defaults.mail_from),
             contact=_one_line(env, "PRESSMON_CONTACT", defaults.contact),
             base_urls=base_urls,
+            sources=_sources(env.get("PRESSMON_SOURCES") or None),
             scheme=_scheme(env.get("PRESSMON_SCHEME") or defaults.scheme),
             crawl_overlap=_int(env, "PRESSMON_CRAWL_OVERLAP", defaults.crawl_overlap),
             max_list_pages=_int(env, "PRESSMON_MAX_LIST_PAGES", defaults.max_list_pages, minimum=1),
@@ -252,6 +255,26 @@ def _scheme(code: str) -> str:
             f"PRESSMON_SCHEME must be one of {', '.join(known)}; got {code!r}", "PRESSMON_SCHEME"
         )
     return code
+
+
+def _sources(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    from pressmon.sources import SourceError, registry
+
+    codes = tuple(code.strip() for code in value.split(",") if code.strip())
+    try:
+        declared = registry()
+    except SourceError as exc:
+        raise ConfigError(f"PRESSMON_SOURCES cannot be checked: {exc}", "PRESSMON_SOURCES") from None
+    unknown = [code for code in codes if code not in declared]
+    if unknown or not codes:
+        raise ConfigError(
+            f"PRESSMON_SOURCES must name declared sources, comma-separated ({', '.join(declared)}); "
+            f"got {value!r}",
+            "PRESSMON_SOURCES",
+        )
+    return codes
 
 
 def _base_url(key: str, value: str) -> str:

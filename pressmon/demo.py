@@ -9,8 +9,9 @@ from typing import Any
 from pressmon import steps
 from pressmon.airflow_run import prepare_airflow, run_dag_test
 from pressmon.config import Config
+from pressmon.errors import PressmonError
 from pressmon.mail import OutboxSink
-from pressmon.offline.server import OfflineSite
+from pressmon.offline.server import OfflineSites
 from pressmon.store import Store, as_role, database_url, migrate, redact
 
 SAMPLE_SUBSCRIPTIONS = (
@@ -34,14 +35,21 @@ def run_demo(config: Config, say=print) -> dict[str, Any]:
     )
     outbox = var / "outbox"
     before = set(outbox.glob("*.eml")) if outbox.exists() else set()
-    with OfflineSite() as site, OutboxSink(outbox) as sink:
-        say(f"offline copy of qdfb.shiminjia.com: {site.base_url} ({len(site.visible)} press conferences)")
+    with OfflineSites() as sites, OutboxSink(outbox) as sink:
+        for code, site in sites.sites.items():
+            say(f"offline site of {code}: {site.base_url}")
+        for code, reason in sites.skipped.items():
+            say(f"offline site of {code}: skipped, {reason}")
+        if not sites.sites:
+            raise PressmonError("no declared source has an offline site: nothing to crawl")
         say(f"SMTP sink: {sink.url} → {outbox}")
         os.environ.update(
             {
                 "PRESSMON_DATABASE_URL": url,
                 "PRESSMON_VAR_DIR": str(var),
-                "PRESSMON_BASE_URL_QD_PRESS": site.base_url,
+                **sites.env(),
+                # Only the sources served offline: the others would be crawled on the real sites.
+                "PRESSMON_SOURCES": ",".join(sites.sites),
                 "PRESSMON_SMTP_URL": sink.url,
                 "PRESSMON_CRAWL_DELAY": os.environ.get("PRESSMON_CRAWL_DELAY", "0"),
                 "PRESSMON_CRAWL_LOG_LEVEL": os.environ.get("PRESSMON_CRAWL_LOG_LEVEL", "WARNING"),
@@ -73,6 +81,7 @@ def run_demo(config: Config, say=print) -> dict[str, Any]:
             "status": run["status"],
             "totals": store.totals(),
             "chains": store.chain_counts(),
+            "across_sources": store.clusters_across_sources(),
             "emails_written": [p.name for p in written],
             "reader_url": as_role(url, "pressmon_reader"),
             "weekly_report": report,
@@ -88,8 +97,9 @@ def _print_summary(summary: dict[str, Any], outbox: Path, say) -> None:
     say(f"== pressmon demo: run {summary['dag_run']} {summary['status']} ==")
     for source, stats in run["sources"].items():
         say(
-            f"  {source}: {stats['list_pages']} list pages, {stats['detail_pages']} detail pages fetched, "
-            f"{len(stats['errors'])} fetch errors"
+            f"  {source}: {stats['list_pages']} list pages, {stats['detail_pages']} detail pages, "
+            f"{stats.get('new_releases', 0)} new releases, {stats['status']}"
+            + (f" ({len(stats['errors'])} errors)" if stats["errors"] else "")
         )
     say(f"  pages fetched this run: {run['pages_fetched']}")
     say(
@@ -103,6 +113,10 @@ def _print_summary(summary: dict[str, Any], outbox: Path, say) -> None:
         f"  in the database: {totals['releases']} distinct releases, {totals['copies']} copies, "
         f"{totals['raw_pages']} raw pages"
     )
+    across = summary["across_sources"]
+    say(f"  releases published by more than one source: {len(across)}")
+    for cluster in across:
+        say(f"    {cluster['title']} ({cluster['copies']} copies: {', '.join(cluster['sources'])})")
     say("  releases per industry chain (current scheme):")
     for row in summary["chains"]:
         say(f"    {row['chain']}: {row['releases']}")

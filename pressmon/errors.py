@@ -35,7 +35,7 @@ class SchemaError(DatabaseError):
 
 
 class UnknownSourceError(PressmonError):
-    """A source code names no spider of the crawlers project."""
+    """A source code names no declared source (pressmon/sources/registry/)."""
 
 
 class CrawlError(PressmonError):

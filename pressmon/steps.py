@@ -10,10 +10,11 @@ import subprocess
 import sys
 import threading
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,14 +22,17 @@ import psycopg2
 
 from parsers.extract import ParseError
 from parsers.taxonomy import CURRENT_SCHEME, load_crosswalk, load_scheme, scheme_codes
-from pressmon import alerts, mail, weekly
+from pressmon import alerts, mail, sources, weekly
 from pressmon.config import Config
 from pressmon.errors import CrawlError, DeliveryError, DeliveryRefused, UnknownSourceError
 from pressmon.progress import QUIET, Progress, as_progress
+from pressmon.sources import Source
+from pressmon.sources.families import family_of
 from pressmon.store import Store, as_role, connect, database_url
 
 if TYPE_CHECKING:
     from parsers.fingerprint import Fingerprint
+    from parsers.hints import PageHints
     from parsers.release import ParsedRelease
     from parsers.tag import Tagger
 
@@ -49,22 +53,77 @@ ProgressArg = Progress | Callable[[str], None]
 # -- sources --------------------------------------------------------------------------------------------
 
 
-def spider_classes() -> dict[str, type]:
-    """Return the spiders of the crawlers project by source code: Scrapy's list is the source registry."""
-    from scrapy.settings import Settings
-    from scrapy.spiderloader import SpiderLoader
-
-    loader = SpiderLoader.from_settings(Settings({"SPIDER_MODULES": ["crawlers.spiders"]}))
-    return {name: loader.load(name) for name in loader.list()}
+def declared_sources() -> Mapping[str, Source]:
+    """Return every declared source by code: the registry (pressmon/sources/registry/) is the one list."""
+    return sources.registry()
 
 
 def sync_sources(store: Store, config: Config) -> list[dict[str, Any]]:
-    """Record every spider in the sources table; return the sources with their enabled flag."""
-    for code, spider in spider_classes().items():
-        store.upsert_source(code, spider.agency, spider.default_base_url, spider.authority)
+    """Record every declared source in the sources table; return them as rows, in code order.
+
+    Each row holds the table's columns (its `enabled` is the operator's switch, `pressmon sources disable`),
+    `declared_enabled` (the declaration's `enabled`), `crawled` (both: the nightly run crawls it) and
+    `crawl_url` (where it is crawled: a mirror from PRESSMON_BASE_URL_<CODE>, else its base URL).
+    """
+    declared = declared_sources()
+    for source in declared.values():
+        store.upsert_source(
+            source.code,
+            source.agency,
+            source.base_url,
+            source.authority,
+            family=source.family,
+            verified=source.verified,
+            update_days=source.update_days,
+            structure_from=source.structure_from,
+            fixtures=source.fixtures,
+        )
     return [
-        dict(row, crawl_url=config.base_urls.get(row["code"], row["base_url"])) for row in store.sources()
+        dict(
+            row,
+            declared_enabled=declared[row["code"]].enabled,
+            crawled=row["enabled"] and declared[row["code"]].enabled,
+            crawl_url=config.base_urls.get(row["code"], row["base_url"]),
+        )
+        for row in store.sources()
+        if row["code"] in declared
     ]
+
+
+def source_listing(store: Store, config: Config) -> list[dict[str, Any]]:
+    """Return one row per declared source for `pressmon sources`: its declaration, switches and last crawl.
+
+    One place to extend: a health state per source joins here.
+    """
+    last = store.last_crawls()
+    listing = []
+    for row in sync_sources(store, config):
+        crawl = last.get(row["code"])
+        listing.append(
+            {
+                "code": row["code"],
+                "name": row["name"],
+                "family": row["family"],
+                "verified": row["verified"],
+                "enabled": row["crawled"],
+                "disabled_by": None
+                if row["crawled"]
+                else ("declaration" if not row["declared_enabled"] else "operator"),
+                "authority": row["authority"],
+                "crawl_url": row["crawl_url"],
+                "last_crawl": None
+                if crawl is None
+                else {
+                    "status": crawl["status"],
+                    "started_at": crawl["started_at"].isoformat(),
+                    "list_pages": crawl["list_pages"],
+                    "detail_pages": crawl["detail_pages"],
+                    "errors": crawl["errors"],
+                },
+                **store.owed_counts(row["code"]),
+            }
+        )
+    return listing
 
 
 def sync_taxonomy(store: Store, scheme_code: str, current: bool) -> dict[str, int]:
@@ -106,8 +165,13 @@ def start_run(config: Config, run_key: str) -> int:
 
 
 def enabled_sources(config: Config) -> list[str]:
+    """Return the codes the nightly run crawls: declared, enabled by declaration and by the operator, and
+    among PRESSMON_SOURCES when that is set."""
     with Store.open(config) as store:
-        return [row["code"] for row in sync_sources(store, config) if row["enabled"]]
+        codes = [row["code"] for row in sync_sources(store, config) if row["crawled"]]
+    if config.sources is not None:
+        codes = [code for code in codes if code in config.sources]
+    return codes
 
 
 def crawl(config: Config, source: str, run_id: int, progress: ProgressArg = QUIET) -> dict[str, Any]:
@@ -116,12 +180,14 @@ def crawl(config: Config, source: str, run_id: int, progress: ProgressArg = QUIE
     Scrapy's log is passed on at INFO (logger pressmon.crawl), its end-of-crawl stats only when INFO is shown.
 
     Raises:
-        UnknownSourceError: no spider has this name.
+        UnknownSourceError: no source is declared with this code.
         CrawlError: the crawl failed (its reasons are recorded in crawl_run_sources); the message is one line.
     """
     progress = as_progress(progress)
-    if source not in spider_classes():
-        raise UnknownSourceError(f"no spider named {source!r}; known: {', '.join(sorted(spider_classes()))}")
+    if source not in declared_sources():
+        raise UnknownSourceError(
+            f"no source named {source!r} (declared: {', '.join(declared_sources()) or 'none'})"
+        )
     url = database_url(config)
     env = {
         **os.environ,
@@ -135,7 +201,7 @@ def crawl(config: Config, source: str, run_id: int, progress: ProgressArg = QUIE
         store.start_run_source(run_id, source)
     progress.start(f"crawl {source}", None, "pages fetched")
     try:
-        returncode, log_tail = _run_scrapy(source, env, progress)
+        returncode, log_tail = _run_scrapy(source, run_id, config, env, progress)
     finally:
         progress.finish()
     with Store.open(config) as store:
@@ -172,14 +238,34 @@ def crawl(config: Config, source: str, run_id: int, progress: ProgressArg = QUIE
     return summary
 
 
-def _run_scrapy(source: str, env: dict[str, str], progress: Progress) -> tuple[int, str]:
+def crawl_command(source: str, run_id: int, config: Config, *, verbose: bool = False) -> list[str]:
+    """Return the `scrapy crawl` command of one source: the spider `source`, the rest as arguments and
+    settings."""
+    command = [sys.executable, "-m", "scrapy", "crawl", "source", "-a", f"source={source}"]
+    command += ["-a", f"run_id={run_id}"]
+    if source in config.base_urls:
+        command += ["-a", f"base_url={config.base_urls[source]}"]
+    settings = {
+        "PRESSMON_CRAWL_OVERLAP": config.crawl_overlap,
+        "PRESSMON_MAX_LIST_PAGES": config.max_list_pages,
+        "PRESSMON_OWED_RETRIES": config.owed_retries,
+        "PROGRESS_LINES_INTERVAL": CRAWL_PROGRESS_INTERVAL,
+        "STATS_DUMP": verbose,
+    }
+    for name, value in settings.items():
+        command += ["-s", f"{name}={value}"]
+    return command
+
+
+def _run_scrapy(
+    source: str, run_id: int, config: Config, env: dict[str, str], progress: Progress
+) -> tuple[int, str]:
     """Run `scrapy crawl`, showing its progress and notable log lines as they come; return its exit code and
     the last lines of its log."""
     from crawlers.progress import MARK
 
     verbose = scrapy_log.isEnabledFor(logging.INFO)
-    command = [sys.executable, "-m", "scrapy", "crawl", source]
-    command += ["-s", f"PROGRESS_LINES_INTERVAL={CRAWL_PROGRESS_INTERVAL}", "-s", f"STATS_DUMP={verbose}"]
+    command = crawl_command(source, run_id, config, verbose=verbose)
     tail: deque[str] = deque(maxlen=15)
     with subprocess.Popen(
         command,
@@ -260,10 +346,18 @@ def parse_release(*args: Any, **kwargs: Any) -> ParsedRelease:
     return parse(*args, **kwargs)
 
 
+@cache
+def hints_for(source_code: str) -> PageHints | None:
+    """Return what a source's declaration (and its family) say about its detail pages; None when undeclared."""
+    source = declared_sources().get(source_code)
+    return None if source is None else family_of(source).hints(source)
+
+
 def _parse_row(row: dict[str, Any], tagger: Tagger) -> ParsedRelease | str:
     """Parse one raw page; return the release, or why the page could not be parsed."""
     headers = row["headers"] or {}
     content_type = next((v[0] for k, v in headers.items() if k.lower() == "content-type" and v), None)
+    # When parse_release takes hints, pass hints=hints_for(row["source"]) here: the one place they join.
     try:
         return parse_release(bytes(row["body"]), row["canonical_url"], content_type, tagger)
     except ParseError as exc:
@@ -581,6 +675,7 @@ def report(config: Config, run_id: int) -> dict[str, Any]:
             raise CrawlError(f"no crawl run {run_id}")
         sources = store.run_sources(run_id)
         counts = store.run_counts(run["started_at"])
+        new_by_source = store.new_releases_by_source(run["started_at"])
         failed_pages = store.failed_pages(run["started_at"])
         owed = store.owed_pages()
         summary = {
@@ -589,6 +684,7 @@ def report(config: Config, run_id: int) -> dict[str, Any]:
                     "status": row["status"],
                     "list_pages": row["list_pages"],
                     "detail_pages": row["detail_pages"],
+                    "new_releases": new_by_source.get(row["source"], 0),
                     "errors": row["errors"],
                     "owed": row["stats"].get("owed", 0),
                     "given_up": row["stats"].get("given_up", 0),

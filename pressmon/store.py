@@ -337,20 +337,55 @@ class Store:
 
     # -- sources --------------------------------------------------------------------------------------
 
-    def upsert_source(self, code: str, name: str, base_url: str, authority: int) -> None:
+    def upsert_source(
+        self,
+        code: str,
+        name: str,
+        base_url: str,
+        authority: int,
+        *,
+        family: str | None = None,
+        verified: bool = False,
+        update_days: int | None = None,
+        structure_from: str | None = None,
+        fixtures: str | None = None,
+    ) -> None:
+        """Record a source's declaration; `enabled` is the operator's and stays as it is."""
+        row = (code, name, base_url, authority, family, verified, update_days, structure_from, fixtures)
         with self.transaction() as cur:
             cur.execute(
-                """INSERT INTO sources (code, name, base_url, authority) VALUES (%s, %s, %s, %s)
+                """INSERT INTO sources (code, name, base_url, authority, family, verified, update_days,
+                                        structure_from, fixtures)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
                    ON CONFLICT (code) DO UPDATE
                       SET name = EXCLUDED.name, base_url = EXCLUDED.base_url,
-                          authority = EXCLUDED.authority, updated_at = now()
-                    WHERE (sources.name, sources.base_url, sources.authority)
-                          IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.base_url, EXCLUDED.authority)""",
-                (code, name, base_url, authority),
+                          authority = EXCLUDED.authority, family = EXCLUDED.family,
+                          verified = EXCLUDED.verified, update_days = EXCLUDED.update_days,
+                          structure_from = EXCLUDED.structure_from, fixtures = EXCLUDED.fixtures,
+                          updated_at = now()
+                    WHERE (sources.name, sources.base_url, sources.authority, sources.family, sources.verified,
+                           sources.update_days, sources.structure_from, sources.fixtures)
+                          IS DISTINCT FROM
+                          (EXCLUDED.name, EXCLUDED.base_url, EXCLUDED.authority, EXCLUDED.family,
+                           EXCLUDED.verified, EXCLUDED.update_days, EXCLUDED.structure_from, EXCLUDED.fixtures)""",
+                row,
             )
 
     def sources(self) -> list[dict[str, Any]]:
-        return self._all("SELECT code, name, base_url, authority, enabled FROM sources ORDER BY code")
+        return self._all(
+            """SELECT code, name, base_url, authority, enabled, family, verified, update_days, structure_from,
+                      fixtures
+                 FROM sources ORDER BY code"""
+        )
+
+    def last_crawls(self) -> dict[str, dict[str, Any]]:
+        """Return each source's latest crawl (status, when, pages, errors) by source code."""
+        rows = self._all(
+            """SELECT DISTINCT ON (source) source, run_id, status, started_at, finished_at, list_pages,
+                      detail_pages, jsonb_array_length(errors) AS errors
+                 FROM crawl_run_sources ORDER BY source, started_at DESC, run_id DESC"""
+        )
+        return {row["source"]: row for row in rows}
 
     def set_source_enabled(self, code: str, enabled: bool) -> bool:
         with self.transaction() as cur:
@@ -1200,6 +1235,35 @@ class Store:
                       (SELECT count(*) FROM releases) AS copies,
                       (SELECT count(*) FROM clusters) AS releases,
                       (SELECT count(*) FROM raw_pages WHERE process_state = 'failed') AS failed_pages"""
+        )
+
+    def new_releases_by_source(self, since: datetime) -> dict[str, int]:
+        """Count the new releases (clusters first seen since a moment) each source holds a copy of.
+
+        A release two sources published counts for both; the run's own total counts it once.
+        """
+        rows = self._all(
+            """SELECT r.source, count(DISTINCT r.cluster_id)::integer AS n
+                 FROM releases r JOIN clusters c ON c.id = r.cluster_id
+                WHERE c.first_seen_at >= %(since)s AND r.first_seen_at >= %(since)s
+                GROUP BY r.source""",
+            {"since": since},
+        )
+        return {row["source"]: row["n"] for row in rows}
+
+    def clusters_across_sources(self, limit: int = 10) -> list[dict[str, Any]]:
+        """Return clusters whose copies come from more than one source: canonical title, sources, copies."""
+        return self._all(
+            """SELECT c.id, canon.title, canon.published_at, array_agg(DISTINCT r.source ORDER BY r.source)
+                      AS sources, count(*)::integer AS copies
+                 FROM clusters c
+                 JOIN releases r ON r.cluster_id = c.id
+                 JOIN releases canon ON canon.id = c.canonical_release_id
+                GROUP BY c.id, canon.title, canon.published_at
+               HAVING count(DISTINCT r.source) > 1
+                ORDER BY canon.published_at DESC NULLS LAST, c.id
+                LIMIT %s""",
+            (limit,),
         )
 
     def chain_counts(self) -> list[dict[str, Any]]:

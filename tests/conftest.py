@@ -126,7 +126,7 @@ def store(config):
 
 @pytest.fixture
 def offline_site(monkeypatch: pytest.MonkeyPatch):
-    """The bundled offline copy of qdfb.shiminjia.com, served over HTTP, with the spider pointed at it."""
+    """The bundled offline copy of qd_press's site, served over HTTP, with the spider pointed at it."""
     from pressmon.offline.server import OfflineSite
 
     site = OfflineSite()

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from parsers.urls import canonical_url
-from pressmon.offline.qd_press import Release, detail_path, load_releases, render_detail_page
-
-RELEASES_DIR = (
-    Path(__file__).resolve().parent.parent / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
+from pressmon.offline.qd_press import (
+    RELEASES_DIR,
+    Release,
+    detail_path,
+    load_releases,
+    real_url,
+    render_detail_page,
 )
-REAL_BASE = "http://qdfb.shiminjia.com"
+
+# The real site, as declared (pressmon/sources/registry/qd_press.toml), and as canonical URLs spell it.
+REAL_BASE = real_url("")
+CANONICAL_BASE = canonical_url(real_url("/")).rstrip("/")
 
 
 def releases() -> dict[int, Release]:
@@ -19,7 +25,7 @@ def releases() -> dict[int, Release]:
 
 
 def page_url(release: Release, scheme: str = "http") -> str:
-    return f"{scheme}://qdfb.shiminjia.com{detail_path(release)}"
+    return urlunsplit((scheme, urlsplit(REAL_BASE).netloc, detail_path(release), "", ""))
 
 
 def add_page(

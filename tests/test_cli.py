@@ -13,7 +13,7 @@ import pytest
 from pressmon.cli import main
 from pressmon.offline.qd_press import render_detail_page
 from tests.corpus import CORPUS_HTML, needs_corpus
-from tests.pages import page_url, releases
+from tests.pages import CANONICAL_BASE, REAL_BASE, page_url, releases
 
 RELEASES = releases()
 
@@ -44,7 +44,7 @@ def test_extract_prints_the_json_contract_from_raw_bytes(capsys, tmp_path):
     assert data["published_at"] == release.published.isoformat()
     assert release.paragraphs[5] in data["body"]
     assert data["attachments"] == [
-        {"url": f"http://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2025/0116/{a.file}", "name": a.name}
+        {"url": f"{REAL_BASE}/xwfbHtml/wangqihuigu/2025/0116/{a.file}", "name": a.name}
         for a in release.attachments
     ]
     assert all({"name", "role"} <= set(s) for s in data["speakers"]) and data["speakers"]
@@ -128,10 +128,10 @@ def test_sources_lists_every_spider_and_can_disable_one(capsys, store):
 
 
 def test_sources_retry_owes_the_given_up_pages_of_a_source_again(capsys, store):
-    store.owe("qd_press", [("https://qdfb.shiminjia.com/a.html", "http://127.0.0.1/a.html")])
+    store.owe("qd_press", [(f"{CANONICAL_BASE}/a.html", "http://127.0.0.1/a.html")])
     assert store.detail_failed(
         "qd_press",
-        "https://qdfb.shiminjia.com/a.html",
+        f"{CANONICAL_BASE}/a.html",
         "http://127.0.0.1/a.html",
         "too_large",
         "20 MB",
@@ -141,9 +141,7 @@ def test_sources_retry_owes_the_given_up_pages_of_a_source_again(capsys, store):
     assert "owed=0 given_up=1" in out
     code, out, _ = run(capsys, "sources", "retry", "qd_press")
     assert code == 0 and "1 given-up pages of qd_press owed again" in out and "owed=1 given_up=0" in out
-    assert store.owed_detail_urls("qd_press") == [
-        ("https://qdfb.shiminjia.com/a.html", "http://127.0.0.1/a.html")
-    ]
+    assert store.owed_detail_urls("qd_press") == [(f"{CANONICAL_BASE}/a.html", "http://127.0.0.1/a.html")]
 
 
 def test_db_migrate_twice_reports_up_to_date(capsys, db_url):

@@ -50,6 +50,7 @@ BAD_INPUT = [
     (["sources"], {"PRESSMON_LOG_LEVEL": "LOUD"}, 1, "PRESSMON_LOG_LEVEL"),
     (["sources"], {"PRESSMON_CRAWL_LOG_LEVEL": "chatty"}, 1, "PRESSMON_CRAWL_LOG_LEVEL"),
     (["sources"], {"PRESSMON_BASE_URL_QD_PRESS": "ftp://mirror"}, 1, "PRESSMON_BASE_URL_QD_PRESS"),
+    (["sources"], {"PRESSMON_SOURCES": "qd_press,nowhere"}, 1, "PRESSMON_SOURCES must name declared sources"),
     (["db", "url"], {"PRESSMON_BATCH_SIZE": "0"}, 1, "PRESSMON_BATCH_SIZE"),
     # -- arguments
     (["sources", "disable"], {}, 1, "sources disable needs a source code"),
@@ -61,7 +62,7 @@ BAD_INPUT = [
     (["subscribe", "add", "a@example.org", "--chain", "区块链"], {}, 1, "unknown chain"),
     (["subscribe", "remove", "999"], {}, 1, "no active subscription"),
     (["crawl"], {}, USAGE_ERROR, "required: source"),
-    (["crawl", "nowhere"], {}, 1, "no spider named 'nowhere'"),
+    (["crawl", "nowhere"], {}, 1, "no source named 'nowhere'"),
     (["retag", "--scheme", "nope"], {}, 1, "no scheme 'nope'"),
     (["tag", "{tmp}/a.txt", "--scheme", "nope"], {}, 1, "no scheme 'nope'"),
     (["extract", "{tmp}/missing.html"], {}, 1, "cannot read"),
@@ -130,7 +131,7 @@ def test_debug_shows_the_traceback_of_a_failure(capsys, db_url):
     ):
         code, _, err = run(capsys, *argv)
         assert code == 1 and "Traceback" in err, argv
-        assert err.splitlines()[-1].startswith("pressmon: no spider named")
+        assert err.splitlines()[-1].startswith("pressmon: no source named")
 
 
 def test_version(capsys):

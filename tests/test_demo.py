@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pressmon.offline import qd_press
 from tests.pages import releases
 
 
@@ -32,6 +33,13 @@ def test_demo_runs_the_nightly_job_then_finds_nothing_new(db_url, tmp_path):
 
     first = _demo(env)
     assert "succeeded" in first
+    pages = len(releases())
+    list_pages = qd_press.list_page_count(pages)
+    assert (
+        f"qd_press: {list_pages} list pages, {pages} detail pages, {distinct} new releases, succeeded"
+        in first
+    )
+    assert "releases published by more than one source: " in first
     assert f"new releases: {distinct} (from {len(releases())} new pages" in first
     assert re.search(r"alert emails written this run: 2 ", first)
     assert len(list((tmp_path / "var" / "outbox").glob("*.eml"))) == 2

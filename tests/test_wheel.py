@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pressmon.offline import qd_press
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.integration
 
@@ -39,12 +41,16 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_the_wheel_carries_the_migrations_the_dag_and_the_scrapy_settings(wheel):
+def test_the_wheel_carries_the_migrations_the_dag_the_scrapy_settings_and_the_sources(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     migrations = sorted(n for n in names if n.startswith("pressmon/sql/") and n.endswith(".sql"))
     assert migrations == sorted(f"pressmon/sql/{p.name}" for p in (ROOT / "sql").glob("*.sql"))
     assert "pressmon/dags/pressmon_nightly.py" in names
-    assert "crawlers/settings.py" in names and "crawlers/spiders/qd_press.py" in names
+    assert "crawlers/settings.py" in names and "crawlers/spiders/source.py" in names
+    declared = sorted(
+        f"pressmon/sources/registry/{p.name}" for p in (ROOT / "pressmon/sources/registry").glob("*.toml")
+    )
+    assert declared and set(declared) <= names
     assert any(n.startswith("parsers/data/taxonomies/") for n in names)
 
 
@@ -96,7 +102,7 @@ def test_an_installed_wheel_migrates_extracts_and_crawls_outside_the_checkout(
             "extract",
             page,
             "--url",
-            "http://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2023/0223/1206.html",
+            qd_press.real_url("/xwfbHtml/wangqihuigu/2023/0223/1206.html"),
         ],
         cwd=elsewhere,
         env=env,

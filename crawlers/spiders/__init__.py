@@ -1,1 +1,1 @@
-"""One spider per source. Scrapy's spider list is the registry of sources."""
+"""One spider, `source`, runs every declared source (pressmon/sources/registry/) by its code."""

@@ -1,4 +1,4 @@
-"""Render the offline copy of the Qingdao press office's press-conference site (qdfb.shiminjia.com)."""
+"""Render the offline copy of the Qingdao press office's press-conference site (source qd_press)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from datetime import date
 from html import escape
 from pathlib import Path
 
+# The source this site is the offline copy of, and the release data it renders.
+SOURCE_CODE = "qd_press"
+RELEASES_DIR = Path(__file__).parent / "sites" / SOURCE_CODE / "releases"
 SITE_NAME = "青岛新闻发布"
 OFFICE_NAME = "青岛市人民政府新闻办公室"
 SECTION_NAME = "往期回顾"
@@ -191,6 +194,13 @@ def _chronological(release: Release) -> tuple[date, int]:
 def detail_path(release: Release) -> str:
     """Return the URL path of a release's detail page, `/xwfbHtml/wangqihuigu/YYYY/MMDD/ID.html`."""
     return f"{ARCHIVE_PATH}{_dated_folder(release)}{release.id}.html"
+
+
+def real_url(path: str) -> str:
+    """Return the URL of a path on the real site: the declared base URL of the source (its one home)."""
+    from pressmon.sources import get
+
+    return get(SOURCE_CODE).base_url + path
 
 
 def attachment_path(release: Release, attachment: Attachment) -> str:

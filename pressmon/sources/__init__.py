@@ -171,7 +171,10 @@ def parse(data: Mapping[str, Any], where: str) -> Source:
     )
     from pressmon.sources.families import family_of
 
-    family_of(source)  # raises SourceError for an unknown family or a scheme it does not offer
+    try:
+        family_of(source)  # an unknown family, or a pagination scheme it does not offer
+    except SourceError as error:
+        raise SourceError(f"{where}: {str(error).removeprefix(f'{code}: ')}") from None
     return source
 
 

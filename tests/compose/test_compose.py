@@ -476,10 +476,10 @@ def test_pressmon_configuration_reaches_every_airflow_service(
     from crawlers.settings import SPIDER_MODULES
     from pressmon.config import BASE_URL_PREFIX, Config
     from pressmon.mail import SmtpTarget
-    from pressmon.steps import spider_classes
+    from pressmon.sources import registry
 
     assert SPIDER_MODULES == ["crawlers.spiders"]
-    sources = set(spider_classes())
+    sources = set(registry())
     mail_ports = container_ports(services[mail_catcher], "expose") | container_ports(services[mail_catcher])
     for name, service in each_airflow_service(services, airflow_services):
         env = {key: str(value) for key, value in service["environment"].items()}
@@ -495,7 +495,7 @@ def test_pressmon_configuration_reaches_every_airflow_service(
         assert config.task_retries == int(env["PRESSMON_TASK_RETRIES"]), name
         for key in env:
             if key.startswith(BASE_URL_PREFIX):
-                assert key[len(BASE_URL_PREFIX) :].lower() in sources, f"{key} names no spider"
+                assert key[len(BASE_URL_PREFIX) :].lower() in sources, f"{key} names no declared source"
         mirrored = Config.from_env({**env, "PRESSMON_BASE_URL_QD_PRESS": "http://mirror.internal:8000/"})
         assert mirrored.base_urls["qd_press"] == "http://mirror.internal:8000"
 

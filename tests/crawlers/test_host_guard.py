@@ -8,7 +8,7 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.utils.test import get_crawler
 
 from crawlers.middlewares import HostGuard, RefusedRedirect, RefusedRequest
-from crawlers.spiders.qd_press import QdPressSpider
+from crawlers.spiders.source import SourceSpider
 
 MIRROR = "http://127.0.0.1:8765"
 PAGE = MIRROR + "/xwfbHtml/wangqihuigu/2023/0223/1206.html"
@@ -17,8 +17,8 @@ PAGE = MIRROR + "/xwfbHtml/wangqihuigu/2023/0223/1206.html"
 @pytest.fixture
 def guard(monkeypatch: pytest.MonkeyPatch) -> HostGuard:
     monkeypatch.setenv("PRESSMON_BASE_URL_QD_PRESS", MIRROR)
-    crawler = get_crawler(QdPressSpider)
-    crawler.spider = QdPressSpider(run_id=None)
+    crawler = get_crawler(SourceSpider)
+    crawler.spider = SourceSpider(source="qd_press", run_id=None)
     return HostGuard.from_crawler(crawler)
 
 

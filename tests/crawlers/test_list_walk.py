@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import scrapy
@@ -18,13 +21,14 @@ from twisted.python.failure import Failure
 
 from crawlers.items import FetchFailure, OwedPages, RawPage
 from crawlers.middlewares import RefusedRedirect, RefusedRequest
-from crawlers.spiders.base import ERROR_STATUSES, failure_code
-from crawlers.spiders.qd_press import QdPressSpider
+from crawlers.spiders.source import ERROR_STATUSES, SourceSpider, failure_code
 from pressmon.offline import qd_press
+from pressmon.sources.families.qdfb import Qdfb
+from tests.pages import CANONICAL_BASE
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qd_press"
 MIRROR = "http://127.0.0.1:8765"
-REAL = "https://qdfb.shiminjia.com"
+REAL = CANONICAL_BASE
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 BLOCK_PAGE = (
     "<html><head><title>访问受限</title></head><body><h1>访问受限</h1>"
@@ -33,9 +37,9 @@ BLOCK_PAGE = (
 
 
 @pytest.fixture
-def spider(monkeypatch: pytest.MonkeyPatch) -> QdPressSpider:
+def spider(monkeypatch: pytest.MonkeyPatch) -> SourceSpider:
     monkeypatch.setenv("PRESSMON_BASE_URL_QD_PRESS", MIRROR)
-    return QdPressSpider(run_id=None)
+    return SourceSpider(source="qd_press", run_id=None)
 
 
 def list_response(page: int, body: bytes | None = None, status: int = 200) -> HtmlResponse:
@@ -49,7 +53,7 @@ def list_response(page: int, body: bytes | None = None, status: int = 200) -> Ht
     return HtmlResponse(url=url, status=status, headers=HTML, body=body, request=request)
 
 
-def walk(spider: QdPressSpider, response: HtmlResponse) -> list:
+def walk(spider: SourceSpider, response: HtmlResponse) -> list:
     return list(spider.parse_list(response, **response.request.cb_kwargs))
 
 
@@ -90,7 +94,7 @@ def test_a_next_page_link_back_to_a_list_page_already_walked_is_a_loop_not_a_new
 def test_reaching_the_list_page_ceiling_with_pages_left_fails_the_walk(monkeypatch):
     monkeypatch.setenv("PRESSMON_BASE_URL_QD_PRESS", MIRROR)
     monkeypatch.setenv("PRESSMON_MAX_LIST_PAGES", "1")
-    spider = QdPressSpider(run_id=None)
+    spider = SourceSpider(source="qd_press", run_id=None)
     output = walk(spider, list_response(1))
     assert requests_of(output, "parse_list") == []
     assert spider.list_failed and not spider.reached_end
@@ -205,3 +209,71 @@ def test_a_list_page_whose_charset_lies_still_finds_its_next_page(spider):
     ]
     assert len(requests_of(output, "parse_detail")) == qd_press.PAGE_SIZE
     assert not spider.list_failed
+
+
+def test_a_walk_that_ends_before_the_page_count_the_list_declares_fails(spider):
+    body = (FIXTURES / "list-1.html").read_bytes().replace("下一页".encode(), "更多".encode())
+    output = walk(spider, list_response(1, body))
+    assert requests_of(output, "parse_list") == []
+    assert len(requests_of(output, "parse_detail")) == qd_press.PAGE_SIZE
+    assert spider.list_failed and not spider.reached_end
+    assert [e["code"] for e in spider.errors] == ["list_cut_short"]
+
+
+def test_the_last_list_page_ends_the_walk_and_the_archive_is_walked(spider):
+    url = MIRROR + qd_press.list_path(4)
+    request = scrapy.Request(url, meta={"pressmon_kind": "list"}, cb_kwargs={"page": 4})
+    body = (FIXTURES / "list-last.html").read_bytes()
+    output = walk(spider, HtmlResponse(url, status=200, headers=HTML, body=body, request=request))
+    assert requests_of(output, "parse_list") == [] and requests_of(output, "parse_detail")
+    assert spider.reached_end and not spider.list_failed
+
+
+class ScriptRedirects(Qdfb):
+    """A family whose detail pages may send the reader on by script, as some CMS templates do."""
+
+    def detail_redirect(self, source, url, text):
+        match = re.search(r"location\.href\s*=\s*'([^']+)'", text)
+        return urljoin(url, match.group(1)) if match else None
+
+
+def detail_response(url: str, body: bytes, key: str = "K") -> HtmlResponse:
+    request = scrapy.Request(url, meta={"pressmon_kind": "detail", "pressmon_key": key})
+    return HtmlResponse(url, status=200, headers=HTML, body=body, request=request)
+
+
+def test_a_script_redirect_on_a_detail_page_is_followed_and_only_the_final_page_stored(spider):
+    spider.family = ScriptRedirects()
+    first = MIRROR + "/xwfbHtml/wangqihuigu/2023/0223/1206.html"
+    hop = b"<html><script>location.href='/xwfbHtml/wangqihuigu/2023/0224/1207.html'</script></html>"
+    (request,) = spider.parse_detail(detail_response(first, hop))
+    assert isinstance(request, scrapy.Request)
+    assert request.url == MIRROR + "/xwfbHtml/wangqihuigu/2023/0224/1207.html"
+    assert request.meta["pressmon_key"] == "K" and request.meta["pressmon_first_url"] == first
+    final = HtmlResponse(
+        request.url,
+        status=200,
+        headers=HTML,
+        body=(FIXTURES / "detail-1206.html").read_bytes(),
+        request=request,
+    )
+    (item,) = spider.parse_detail(final)
+    assert isinstance(item, RawPage)
+    assert (item["url"], item["final_url"], item["owed_key"]) == (first, request.url, "K")
+    assert item["canonical_url"] == REAL + "/xwfbHtml/wangqihuigu/2023/0224/1207.html"
+
+
+def test_a_script_redirect_off_the_source_is_refused_and_stays_owed(spider):
+    spider.family = ScriptRedirects()
+    url = MIRROR + "/xwfbHtml/wangqihuigu/2023/0223/1206.html"
+    body = b"<html><script>location.href='http://127.0.0.2/phish.html'</script></html>"
+    (failure,) = spider.parse_detail(detail_response(url, body))
+    assert isinstance(failure, FetchFailure) and failure["code"] == "redirect_refused"
+    assert [e["code"] for e in spider.errors] == ["redirect_refused"]
+
+
+def test_requests_carry_the_source_headers(monkeypatch):
+    spider = SourceSpider(source="qd_press", base_url=MIRROR, run_id=None)
+    spider.source = dataclasses.replace(spider.source, headers={"Referer": "http://qdfb.example/"})
+    request = spider._detail_request(MIRROR + "/a.html", "K")
+    assert request.headers.get("Referer") == b"http://qdfb.example/"

@@ -10,25 +10,25 @@ import scrapy
 from scrapy.http import HtmlResponse
 
 from crawlers.items import RawPage
-from crawlers.spiders.base import ERROR_STATUSES
-from crawlers.spiders.qd_press import QdPressSpider
+from crawlers.spiders.source import ERROR_STATUSES, SourceSpider
 from parsers.urls import canonical_url
 from pressmon.offline import qd_press
+from tests.pages import CANONICAL_BASE
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qd_press"
 ROOT = Path(__file__).resolve().parents[2]
-RELEASES_DIR = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
+RELEASES_DIR = qd_press.RELEASES_DIR
 MIRROR = "http://127.0.0.1:8765"
-REAL = "https://qdfb.shiminjia.com"
+REAL = CANONICAL_BASE
 ARCHIVE = "/xwfbHtml/wangqihuigu/"
 HTML_HEADERS = {"Content-Type": "text/html; charset=utf-8", "Server": "nginx"}
 
 
 @pytest.fixture
-def spider(monkeypatch: pytest.MonkeyPatch) -> QdPressSpider:
+def spider(monkeypatch: pytest.MonkeyPatch) -> SourceSpider:
     """The spider pointed at a local mirror of the site, as the tests and the demo run it."""
     monkeypatch.setenv("PRESSMON_BASE_URL_QD_PRESS", MIRROR)
-    return QdPressSpider(run_id=None)
+    return SourceSpider(source="qd_press", run_id=None)
 
 
 def newest_first() -> list[qd_press.Release]:
@@ -52,7 +52,7 @@ def list_response(name: str, page: int) -> HtmlResponse:
     return saved_response(name, MIRROR + path, kind="list", page=page)
 
 
-def parse_list(spider: QdPressSpider, response: HtmlResponse) -> list[RawPage | scrapy.Request]:
+def parse_list(spider: SourceSpider, response: HtmlResponse) -> list[RawPage | scrapy.Request]:
     return list(spider.parse_list(response, **response.request.cb_kwargs))
 
 
@@ -101,7 +101,7 @@ def test_detail_requests_are_absolute_urls_on_the_crawled_host_matching_the_deta
         parts = urlsplit(request.url)
         assert parts.scheme == "http"
         assert f"{parts.scheme}://{parts.netloc}" == MIRROR
-        assert spider.detail_url.search(parts.path), request.url
+        assert spider.source.is_detail(request.url), request.url
         assert request.meta["pressmon_kind"] == "detail"
         assert (
             500 in request.meta["handle_httpstatus_list"]
@@ -206,7 +206,7 @@ def test_the_spiders_requests_follow_a_moved_page_to_its_new_address(spider, kin
     request = (detail_requests if kind == "detail" else list_requests)(output)[0]
     moved_to = request.url.replace("/xwfbHtml/", "/xwfb/")
     moved = HtmlResponse(request.url, status=301, headers={"Location": moved_to}, body=b"", request=request)
-    middleware = RedirectMiddleware.from_crawler(get_crawler(QdPressSpider))
+    middleware = RedirectMiddleware.from_crawler(get_crawler(SourceSpider))
     followed = middleware.process_response(request, moved)
     assert isinstance(followed, scrapy.Request), "the 301 answer was handed to the spider instead of followed"
     assert followed.url == moved_to

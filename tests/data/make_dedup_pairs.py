@@ -8,7 +8,7 @@ same sources give byte-identical output):
 and review the diff of `dedup_pairs.json` before keeping it. The JSON file is the fixed test data; this
 script only documents how it was made. Sources:
 
-- the offline releases, `pressmon/offline/sites/qd_press/releases/*.json` (title = `list_title`, body =
+- the offline releases, `qd_press.RELEASES_DIR/*.json` (title = `list_title`, body =
   the paragraphs joined by new lines);
 - the real 1206 page text `../shared/corpus/qdfb-1206-seed.txt` (transcript shown twice);
 - the real news pages in `../shared/corpus/html/`, turned into title/body by `parsers.extract.extract_page`.
@@ -30,10 +30,11 @@ from pathlib import Path
 import opencc
 
 from parsers.extract import extract_page
+from pressmon.offline import qd_press
 
 SEED = 20240425
 ROOT = Path(__file__).resolve().parents[2]
-RELEASES = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
+RELEASES = qd_press.RELEASES_DIR
 CORPUS = ROOT.parent / "shared" / "corpus"
 OUT = Path(__file__).resolve().parent / "dedup_pairs.json"
 

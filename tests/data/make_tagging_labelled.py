@@ -5,7 +5,7 @@
 
 The labelled set for the tagging-quality test (tests/parsers/test_tagging_quality.py) has three sources:
 
-* ``offline``: every release of pressmon/offline/sites/qd_press/releases/*.json; title = ``list_title``,
+* ``offline``: every release of qd_press.RELEASES_DIR/*.json; title = ``list_title``,
   body = ``paragraphs`` joined with "\\n" (once, even where the page repeats the transcript),
   chains = the analyst label ``chains``, note = the release's ``notes``. These lines are generated here,
   so a change to a release file or its label reaches the set by re-running this script.
@@ -23,8 +23,10 @@ import json
 import sys
 from pathlib import Path
 
+from pressmon.offline import qd_press
+
 ROOT = Path(__file__).resolve().parents[2]
-RELEASES_DIR = ROOT / "pressmon" / "offline" / "sites" / "qd_press" / "releases"
+RELEASES_DIR = qd_press.RELEASES_DIR
 OUT = Path(__file__).resolve().parent / "tagging_labelled.jsonl"
 SOURCES = ("offline", "corpus", "written")
 

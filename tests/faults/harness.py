@@ -29,6 +29,7 @@ import psycopg2.extras
 from pressmon.offline import qd_press
 from pressmon.offline.server import OfflineSite, OffsiteServer
 from tests.faults.smtp import FaultySmtp
+from tests.pages import CANONICAL_BASE
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 8  # issue 8: the kill points are drawn from this, so every run kills at the same points
@@ -423,7 +424,7 @@ class World:
 
     def canonical(self, index: int) -> str:
         """Canonical URL of the index-th oldest release (what releases.canonical_url holds)."""
-        return f"https://qdfb.shiminjia.com{qd_press.detail_path(self.site.releases[index])}"
+        return f"{CANONICAL_BASE}{qd_press.detail_path(self.site.releases[index])}"
 
     def detail_path(self, index: int) -> str:
         return qd_press.detail_path(self.site.releases[index])

@@ -16,9 +16,10 @@ import pytest
 
 from tests.faults.harness import Running, Step
 from tests.faults.smtp import FaultySmtp
+from tests.pages import CANONICAL_BASE
 
-URL_A = "https://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2024/0411/1688.html"
-URL_B = "https://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2025/0724/2199.html"
+URL_A = f"{CANONICAL_BASE}/xwfbHtml/wangqihuigu/2024/0411/1688.html"
+URL_B = f"{CANONICAL_BASE}/xwfbHtml/wangqihuigu/2025/0724/2199.html"
 
 
 def digest(recipient: str = "all@example.org") -> EmailMessage:

@@ -10,7 +10,7 @@ import pytest
 
 from pressmon import steps
 from pressmon.config import Config
-from tests.pages import add_page, releases
+from tests.pages import CANONICAL_BASE, add_page, releases
 
 RELEASES = releases()
 
@@ -46,7 +46,7 @@ def test_each_subscriber_gets_one_digest_of_the_releases_matching_it(smtp_server
     ai_text, ai_html = _parts(by_recipient[("ai@example.com",)])
     assert RELEASES[1688].list_title in ai_text and RELEASES[2199].list_title in ai_text
     assert RELEASES[2023].list_title not in ai_text and RELEASES[1612].list_title not in ai_text
-    assert "https://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2024/0411/1688.html" in ai_text
+    assert f"{CANONICAL_BASE}/xwfbHtml/wangqihuigu/2024/0411/1688.html" in ai_text
     assert "2024-04-11" in ai_text and "青岛市人民政府新闻办公室" in ai_text
     assert html.escape(RELEASES[2199].list_title) in ai_html
 

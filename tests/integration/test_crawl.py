@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -13,10 +14,11 @@ from pressmon.errors import CrawlError
 from pressmon.offline import qd_press
 from pressmon.offline.qd_press import Release
 from pressmon.offline.server import OfflineSite
+from tests.pages import CANONICAL_BASE
 
 pytestmark = pytest.mark.integration
 
-REAL = "https://qdfb.shiminjia.com"
+REAL = CANONICAL_BASE
 RETRY_TIMES = 2  # crawlers.settings: each failing request is tried 1 + RETRY_TIMES times
 
 
@@ -319,7 +321,8 @@ def test_a_new_page_that_failed_is_owed_and_fetched_by_the_next_incremental_run(
 def test_a_page_that_keeps_failing_is_given_up_after_the_retry_limit_and_reported_once(
     small_site, config, store, monkeypatch
 ):
-    monkeypatch.setenv("PRESSMON_OWED_RETRIES", "2")
+    # The step hands the crawl its settings from the configuration it is given.
+    config = dataclasses.replace(config, owed_retries=2)
     broken = small_site.visible[1]
     path = qd_press.detail_path(broken)
     small_site.set_fault(path, "503")

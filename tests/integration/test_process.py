@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pressmon import steps
-from tests.pages import add_page, edited, page_url, releases
+from tests.pages import CANONICAL_BASE, add_page, edited, page_url, releases
 
 RELEASES = releases()
 
@@ -24,7 +24,7 @@ def test_pages_become_releases_with_the_fields_of_the_page(store, config):
         (row,) = cur.fetchall()
     assert row["title"] == seed.list_title
     assert row["published_at"] == seed.published
-    assert row["url"] == "https://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2023/0223/1206.html"
+    assert row["url"] == f"{CANONICAL_BASE}/xwfbHtml/wangqihuigu/2023/0223/1206.html"
     assert row["duplicates"] == 0
     # The real page shows the transcript twice; the release holds it once.
     assert row["body"].count(seed.paragraphs[3]) == 1

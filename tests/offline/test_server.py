@@ -1,4 +1,4 @@
-"""The offline copy of qdfb.shiminjia.com, fetched over real HTTP on 127.0.0.1."""
+"""The offline copy of qd_press's site, fetched over real HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from pressmon.offline import qd_press
-from pressmon.offline.server import DEFAULT_RELEASES_DIR, OfflineSite, OffsiteServer
+from pressmon.offline.server import DEFAULT_RELEASES_DIR, OfflineSite, OfflineSites, OffsiteServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE_INDEX = "/xwfbHtml/wangqihuigu/index.html"
@@ -527,7 +527,8 @@ def test_command_line_serves_until_interrupted(releases_dir: Path) -> None:
         text=True,
     )
     try:
-        base_url = process.stdout.readline().strip()
+        variable, _, base_url = process.stdout.readline().strip().partition("=")
+        assert variable == "PRESSMON_BASE_URL_QD_PRESS"
         port = urlsplit(base_url).port
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         connection.request("GET", ARCHIVE_INDEX)
@@ -683,3 +684,86 @@ def test_empty_list_fault_keeps_pagination_but_lists_no_item(site: OfflineSite) 
 def test_faults_for_one_kind_of_page_are_refused_elsewhere(site: OfflineSite, path: str, kind: str) -> None:
     with pytest.raises(ValueError, match=kind):
         site.set_fault(path, kind)
+
+
+# -- every source, one listener per host ------------------------------------------------------------------
+
+
+SAMPLE = """\
+code = "{code}"
+agency = "某某市人民政府办公厅"
+family = "links"
+base_url = "https://{host}"
+lists = ["/xwfb/"]
+pagination = "next_link"
+detail_url = '/xwfb/t\\d+\\.html$'
+structure_from = "a test"
+"""
+
+
+@pytest.fixture
+def declared(tmp_path: Path) -> tuple[dict, Path]:
+    """qd_press, two static sources sharing one host, and one source without offline pages."""
+    from pressmon import sources
+
+    registry_dir, sites_dir = tmp_path / "registry", tmp_path / "sites"
+    registry_dir.mkdir()
+    for code, host in (
+        ("gov_a", "www.a.gov.cn"),
+        ("gov_a2", "www.a.gov.cn"),
+        ("gov_none", "www.none.gov.cn"),
+    ):
+        (registry_dir / f"{code}.toml").write_text(SAMPLE.format(code=code, host=host), encoding="utf-8")
+    for code, listing, detail in (
+        ("gov_a", "xwfb/index.html", "xwfb/t1.html"),
+        ("gov_a2", "", "xwfb/t2.html"),
+    ):
+        folder = sites_dir / code
+        for name, text in (
+            (listing, '<a href="t1.html">一</a><a href="index_1.html">下一页</a>'),
+            (detail, "正文"),
+        ):
+            if name:
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_text(f"<html><body>{text}</body></html>", encoding="utf-8")
+    found = {**sources.registry(), **sources.registry(registry_dir)}
+    return found, sites_dir
+
+
+def get_from(base_url: str, path: str) -> tuple[int, bytes]:
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response.status, body
+
+
+def test_every_source_is_served_on_its_host_listener_and_a_source_without_pages_is_skipped(declared):
+    found, sites_dir = declared
+    with OfflineSites(declared=found, sites_dir=sites_dir) as sites:
+        urls = sites.base_urls
+        assert set(urls) == {"qd_press", "gov_a", "gov_a2"}
+        assert "gov_none" in sites.skipped and "no pages" in sites.skipped["gov_none"]
+        assert urls["gov_a"] == urls["gov_a2"] != urls["qd_press"]
+        assert sites.env()["PRESSMON_BASE_URL_GOV_A"] == urls["gov_a"]
+        status, body = get_from(urls["gov_a"], "/xwfb/")
+        assert status == 200 and "下一页" in body.decode()
+        assert get_from(urls["gov_a2"], "/xwfb/t2.html") == (200, "<html><body>正文</body></html>".encode())
+        assert get_from(urls["gov_a"], "/xwfb/nothing.html")[0] == 404
+        assert get_from(urls["gov_a"], "/../../etc/passwd")[0] == 404
+        assert get_from(urls["qd_press"], ARCHIVE_INDEX)[0] == 200
+        assert ("GET", "/xwfb/t2.html", 200) in sites["gov_a2"].requests
+
+
+def test_a_fault_on_one_source_leaves_the_others_untouched(declared):
+    found, sites_dir = declared
+    with OfflineSites(declared=found, sites_dir=sites_dir) as sites:
+        sites["gov_a"].set_fault("/xwfb/index.html", "503")
+        assert get_from(sites["gov_a"].base_url, "/xwfb/index.html")[0] == 503
+        assert get_from(sites["gov_a2"].base_url, "/xwfb/t2.html")[0] == 200
+        assert get_from(sites["qd_press"].base_url, ARCHIVE_INDEX)[0] == 200
+        sites["qd_press"].set_fault(ARCHIVE_INDEX, "500", times=1)
+        assert get_from(sites["qd_press"].base_url, ARCHIVE_INDEX)[0] == 500
+        assert get_from(sites["gov_a"].base_url, "/xwfb/t1.html")[0] == 200

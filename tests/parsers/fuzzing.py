@@ -20,7 +20,7 @@ from pressmon.offline import qd_press
 ROOT = Path(__file__).resolve().parents[2]
 # The shared corpus in place, then the repository's read-only copy of it.
 CORPUS_DIRS = (ROOT.parent / "shared" / "corpus",)
-RELEASES_DIR = Path(qd_press.__file__).resolve().parent / "sites" / "qd_press" / "releases"
+RELEASES_DIR = qd_press.RELEASES_DIR
 
 DEFAULT_EXAMPLES = 10_000
 SEED = 20_240_817

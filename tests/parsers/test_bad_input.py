@@ -21,9 +21,10 @@ from parsers.extract import (
     extract_page,
 )
 from parsers.normalize import comparison_key, paragraph_keys
+from pressmon.offline import qd_press
 from tests.parsers.fuzzing import SLACK_SECONDS, UNSTORABLE, check_extraction, strings_of
 
-PAGE_URL = "http://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2023/0223/1206.html"
+PAGE_URL = qd_press.real_url("/xwfbHtml/wangqihuigu/2023/0223/1206.html")
 # A short cap, for pages that used to run far past any cap: reaching it is the expected way out.
 SHORT = ExtractOptions(max_seconds=1.0)
 

@@ -1,4 +1,4 @@
-"""Extraction of every detail page of the offline qdfb.shiminjia.com, checked against its release JSON."""
+"""Extraction of every detail page of the offline copy of qd_press's site, checked against its release JSON."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import re
 from datetime import date
 from functools import cache
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,8 @@ from tests.corpus import needs_corpus
 
 pytestmark = needs_corpus
 
-RELEASES_DIR = Path(qd_press.__file__).resolve().parent / "sites" / "qd_press" / "releases"
-SITE = "http://qdfb.shiminjia.com"
+RELEASES_DIR = qd_press.RELEASES_DIR
+SITE = qd_press.real_url("")
 VIEWS = 98765
 
 # A speaker line of the introduction: "市科技局副局长 刘学辉同志；" (the seed page ends it with ";").
@@ -91,7 +90,7 @@ def expected_publisher(paragraphs: list[str]) -> str | None:
 
 
 def test_the_release_ids_are_the_page_urls_of_the_site() -> None:
-    assert page_url(1206) == "http://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2023/0223/1206.html"
+    assert page_url(1206) == qd_press.real_url("/xwfbHtml/wangqihuigu/2023/0223/1206.html")
     assert len(IDS) == len(qd_press.load_releases(RELEASES_DIR))
 
 
@@ -202,7 +201,7 @@ def test_seed_page_text_gives_its_transcript_once() -> None:
         f"<h1>{title}</h1><div id='zoom'>{paragraphs}</div></body></html>"
     )
 
-    extraction = extract(html, "http://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2023/0223/1206.html")
+    extraction = extract(html, qd_press.real_url("/xwfbHtml/wangqihuigu/2023/0223/1206.html"))
 
     assert extraction.title == title
     assert list(extraction.paragraphs) == transcript
@@ -228,7 +227,7 @@ def test_list_pages_and_stubs_are_not_articles(file: str) -> None:
 @pytest.mark.parametrize("html", ["", "   \n\t ", "\x00\x01"])
 def test_empty_page_is_not_an_article(html: str) -> None:
     with pytest.raises(NotAnArticle):
-        extract(html, "http://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2023/0223/1206.html")
+        extract(html, qd_press.real_url("/xwfbHtml/wangqihuigu/2023/0223/1206.html"))
 
 
 def test_empty_bytes_are_not_an_article() -> None:

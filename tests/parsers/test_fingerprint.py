@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from parsers.fingerprint import SAME_RELEASE_THRESHOLD, fingerprint, same_release, shingles, similarity
 from pressmon.offline import qd_press
 
-RELEASES_DIR = Path(qd_press.__file__).resolve().parent / "sites" / "qd_press" / "releases"
+RELEASES_DIR = qd_press.RELEASES_DIR
 
 # Two paragraphs of release 2023 and the same paragraphs written in traditional characters, by hand.
 SIMPLIFIED = (

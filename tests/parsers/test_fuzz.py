@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from parsers.decode import WEB_ENCODINGS, Decoded, decode_html, looks_mojibake
 from parsers.extract import DEFAULT_OPTIONS, ParseError, extract_page
+from pressmon.offline import qd_press
 from tests.corpus import needs_corpus
 from tests.parsers.fuzzing import (
     EXAMPLES,
@@ -36,7 +37,7 @@ from tests.parsers.fuzzing import (
 # The seeds are the real pages of the shared corpus.
 pytestmark = needs_corpus
 
-PAGE_URL = "http://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2023/0223/1206.html"
+PAGE_URL = qd_press.real_url("/xwfbHtml/wangqihuigu/2023/0223/1206.html")
 DECODE_METHODS = {"bom", "header", "meta", "utf-8", "gb18030", "big5hkscs", "detector", "lossy", "empty"}
 
 # Shares of the run: mutated real pages, pages built from fragments, raw bytes.

@@ -6,7 +6,6 @@ import contextlib
 import time
 from datetime import timedelta
 from functools import cache
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,8 +18,8 @@ from tests.corpus import needs_corpus
 
 pytestmark = needs_corpus
 
-RELEASES_DIR = Path(qd_press.__file__).resolve().parent / "sites" / "qd_press" / "releases"
-PAGE_URL = "http://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2023/0223/1206.html"
+RELEASES_DIR = qd_press.RELEASES_DIR
+PAGE_URL = qd_press.real_url("/xwfbHtml/wangqihuigu/2023/0223/1206.html")
 
 OPTIONS = ExtractOptions(max_seconds=2)
 # Huge inputs are cut at max_chars before parsing; a small cap keeps a hundred of them fast.
@@ -283,7 +282,7 @@ def test_a_well_formed_attachment_link_next_to_it_is_kept() -> None:
 
     extraction = extract_page(html.encode("utf-8"), PAGE_URL)
 
-    assert ("http://qdfb.shiminjia.com/xwfbHtml/wangqihuigu/2023/0223/P0202501.pdf", "方案.pdf") in {
+    assert (qd_press.real_url("/xwfbHtml/wangqihuigu/2023/0223/P0202501.pdf"), "方案.pdf") in {
         (a.url, a.name) for a in extraction.attachments
     }
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 
 import opencc
 import pytest
@@ -13,7 +12,7 @@ from parsers.tag import Tagger, tokens
 from parsers.taxonomy import CURRENT_SCHEME, load_scheme
 from pressmon.offline import qd_press
 
-RELEASES_DIR = Path(qd_press.__file__).resolve().parent / "sites" / "qd_press" / "releases"
+RELEASES_DIR = qd_press.RELEASES_DIR
 
 
 def release(release_id: int) -> dict:

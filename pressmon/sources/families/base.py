@@ -91,6 +91,7 @@ class Family:
     def html_items(self, source: Source, url: str, soup: BeautifulSoup) -> list[ListItem]:
         """Items by the source's selector (or the family's default), else every link matching detail_url."""
         selector = source.items or self.default_items
+        url = base_href(url, soup)
         found = []
         elements = soup.select(selector) if selector else soup.find_all("a")
         for element in elements:
@@ -108,6 +109,7 @@ class Family:
         self, source: Source, request: PageRequest, url: str, text: str, soup: BeautifulSoup
     ) -> list[PageRequest]:
         if source.pagination == "next_link":
+            url = base_href(url, soup)
             for link in soup.find_all("a", href=True):
                 label = link.get_text("", strip=True)
                 href = str(link["href"]).strip()
@@ -138,6 +140,18 @@ class Family:
         if not path or path.endswith("/"):
             path += "index.html"
         return f"{path}@{parts.query}" if parts.query else path
+
+
+def base_href(url: str, soup: BeautifulSoup) -> str:
+    """The URL a page's relative links resolve against: its `<base href>` if it has one, else `url`.
+
+    A browser (and Scrapy's response.urljoin) honours <base href>; a link that leaves the site through it must
+    be seen as leaving, not be resolved against the page's own host.
+    """
+    base = soup.find("base", href=True)
+    if isinstance(base, Tag) and str(base["href"]).strip():
+        return urljoin(url, str(base["href"]).strip())
+    return url
 
 
 def row_date(element: Tag) -> date | None:
