@@ -37,6 +37,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from itertools import pairwise
 from typing import Any
+from zoneinfo import ZoneInfo
 
 # Most urgent first: the first state whose rule holds is the verdict.
 STATES = ("blocked", "empty_list", "encoding_error", "parse_errors", "stale", "no_new_items", "ok")
@@ -49,6 +50,20 @@ HISTORY_GAPS = 30
 LEARNED_PERCENTILE = 0.95
 FLOOR_DAYS = 3
 FIRST_FAILURES = 5
+BEIJING = ZoneInfo("Asia/Shanghai")
+# The counts of a verdict, in the order people read them (jsonb keeps no order).
+COUNT_KEYS = (
+    "list_pages",
+    "list_errors",
+    "detail_pages",
+    "detail_errors",
+    "blocked_details",
+    "parsed",
+    "parse_failed",
+    "lossy",
+    "pending",
+    "new_items",
+)
 # Error codes of a list page that mean the list could not be read at all; `None`: a crawl process that died
 # before recording its own outcome.
 UNREADABLE_LIST_CODES = frozenset(
@@ -257,11 +272,11 @@ def render_notice(row: dict[str, Any], sender: str, recipient: str, sent_at: dat
     counts = row["counts"] or {}
     lines = [
         f"Source: {row['source']} ({row['source_name']})",
-        f"State: {row['state']} (was {was}), since {row['since']:%Y-%m-%d %H:%M %Z}",
+        f"State: {row['state']} (was {was}), since {row['since'].astimezone(BEIJING):%Y-%m-%d %H:%M} Beijing time",
         f"Why: {row['reason']}",
         f"Run: {row['run_key']} (crawl run {row['run_id']})",
         "",
-        "Counts: " + ", ".join(f"{key} {value}" for key, value in counts.items()),
+        "Counts: " + ", ".join(f"{key} {counts[key]}" for key in COUNT_KEYS if key in counts),
         f"New releases: {row['new_items']}; last new release stored: {row['last_new_item'] or 'never'}",
         f"Expected period: {row['period_days']} days "
         f"(declared {row['period_declared']}, learned {row['period_learned'] or 'not yet'})",
