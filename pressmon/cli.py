@@ -151,8 +151,14 @@ def _parser() -> argparse.ArgumentParser:
     reprocess = sub.add_parser("reprocess", help="parse every stored page again (after a parser fix)")
     reprocess.set_defaults(handler=_reprocess)
 
+    health = sub.add_parser(
+        "health", help="judge each source's health after a run's crawl and processing; mail changes once"
+    )
+    health.add_argument("--run-key", help="the crawl run to judge (default: the latest)")
+    health.set_defaults(handler=_health)
+
     sources = sub.add_parser(
-        "sources", help="list sources; enable or disable one; retry the pages it gave up (retry CODE)"
+        "sources", help="list sources with their health; enable or disable one; retry the pages it gave up"
     )
     sources.add_argument("action", nargs="?", choices=["enable", "disable", "retry"])
     sources.add_argument("code", nargs="?")
@@ -307,6 +313,19 @@ def _reprocess(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _health(args: argparse.Namespace, config: Config) -> int:
+    from pressmon import steps
+    from pressmon.store import Store
+
+    with Store.open(config) as store:
+        run = store.run_by_key(args.run_key) if args.run_key else store.latest_run()
+    if run is None:
+        raise PressmonError(f"no crawl run {args.run_key!r}" if args.run_key else "no crawl run yet")
+    result = steps.judge_health(config, run["id"], progress=_progress(args))
+    print(json.dumps({"run_key": run["run_key"], **result}, ensure_ascii=False))
+    return 0
+
+
 def _sources(args: argparse.Namespace, config: Config) -> int:
     from pressmon import steps
     from pressmon.store import Store
@@ -321,6 +340,7 @@ def _sources(args: argparse.Namespace, config: Config) -> int:
             print(f"{store.retry_given_up(args.code)} given-up pages of {args.code} owed again")
         elif args.action and not store.set_source_enabled(args.code, args.action == "enable"):
             raise PressmonError(f"no source {args.code!r}")
+        health = store.source_health()
         rows = [
             {
                 "code": row["code"],
@@ -329,6 +349,8 @@ def _sources(args: argparse.Namespace, config: Config) -> int:
                 "authority": row["authority"],
                 "crawl_url": row["crawl_url"],
                 **store.owed_counts(row["code"]),
+                "health": health[row["code"]]["state"] if row["code"] in health else None,
+                "health_reason": health[row["code"]]["reason"] if row["code"] in health else None,
             }
             for row in steps.sync_sources(store, config)
         ]
@@ -338,8 +360,8 @@ def _sources(args: argparse.Namespace, config: Config) -> int:
     for row in rows:
         state = "enabled " if row["enabled"] else "disabled"
         print(
-            f"{row['code']:<12} {state} authority={row['authority']:<3} owed={row['owed']} "
-            f"given_up={row['given_up']} {row['name']}  {row['crawl_url']}"
+            f"{row['code']:<12} {state} {row['health'] or 'unjudged':<14} authority={row['authority']:<3} "
+            f"owed={row['owed']} given_up={row['given_up']} {row['name']}  {row['crawl_url']}"
         )
     return 0
 
