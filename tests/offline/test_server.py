@@ -683,3 +683,30 @@ def test_empty_list_fault_keeps_pagination_but_lists_no_item(site: OfflineSite) 
 def test_faults_for_one_kind_of_page_are_refused_elsewhere(site: OfflineSite, path: str, kind: str) -> None:
     with pytest.raises(ValueError, match=kind):
         site.set_fault(path, kind)
+
+
+def test_parse_errors_fault_serves_the_detail_page_without_its_article(site: OfflineSite) -> None:
+    release = site.releases[4]
+    path = qd_press.detail_path(release)
+    site.set_fault(path, "parse-errors")
+
+    html = page_text(site, path)
+
+    assert release.list_title in html and "浏览：" in html
+    assert not any(paragraph in html for paragraph in release.paragraphs)
+    assert '<div class="detail-content" id="zoom"></div>' in html
+    assert release.paragraphs[0] in page_text(site, qd_press.detail_path(site.releases[5]))
+
+
+def test_encoding_error_fault_sends_bytes_no_charset_reads_cleanly(site: OfflineSite) -> None:
+    from parsers.decode import decode_html
+
+    detail = qd_press.detail_path(site.releases[3])
+    for path in (ARCHIVE_INDEX, detail):
+        site.set_fault(path, "encoding-error")
+        status, headers, body = fetch(site, path)
+        assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+        assert int(headers["Content-Length"]) == len(body)
+        with pytest.raises(UnicodeDecodeError):
+            body.decode("utf-8")
+        assert decode_html(body, headers["Content-Type"]).method == "lossy", path
