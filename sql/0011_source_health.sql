@@ -66,8 +66,8 @@ SELECT s.code AS source,
        h.since,
        h.changed_from AS previous_state,
        h.counts,
-       ARRAY(SELECT f ->> 'url' FROM jsonb_array_elements(h.failures) AS f WHERE f ->> 'url' IS NOT NULL)
-           AS failing_urls,
+       ARRAY(SELECT f ->> 'url' FROM jsonb_array_elements(h.failures) WITH ORDINALITY AS x(f, n)
+              WHERE f ->> 'url' IS NOT NULL ORDER BY n) AS failing_urls,
        h.failures,
        h.new_items,
        h.last_new_item,

@@ -170,17 +170,77 @@ def test_a_blocked_list_is_mailed_once_not_again_while_it_lasts_and_once_more_wh
 # -- empty_list, encoding_error, parse_errors ---------------------------------------------------------------
 
 
-def test_a_list_page_without_items_is_empty_list(site, operator_config, store, smtp_server, db_url):
+def empty_the_list(site: OfflineSite, night: int) -> datetime | None:
+    site.set_fault(qd_press.ARCHIVE_INDEX, "empty-list")
+    return None
+
+
+def garble_the_list(site: OfflineSite, night: int) -> datetime | None:
+    site.set_fault(qd_press.ARCHIVE_INDEX, "encoding-error")
+    return None
+
+
+def publish_pages_without_articles(site: OfflineSite, night: int) -> datetime | None:
+    for release in site.publish(2):
+        site.set_fault(qd_press.detail_path(release), "parse-errors")
+    return None
+
+
+def let_months_pass(site: OfflineSite, night: int) -> datetime | None:
+    # The six releases' publication days are five gaps (98, 147, 84, 91, 77 days): a learned period of 147.
+    return datetime.now(UTC) + timedelta(days=148 + night)
+
+
+@pytest.mark.parametrize(
+    "breakage, state",
+    [
+        (empty_the_list, "empty_list"),
+        (garble_the_list, "encoding_error"),
+        (publish_pages_without_articles, "parse_errors"),
+        (let_months_pass, "stale"),
+    ],
+)
+def test_each_state_is_mailed_once_when_it_starts_not_while_it_lasts_and_once_when_it_ends(
+    site, operator_config, store, smtp_server, db_url, breakage, state
+):
     nights = Nights(operator_config, store)
-    nights.run()
+    assert nights.run()[1]["states"] == {SOURCE: "ok"}
+    before = "no_new_items" if state == "stale" else "ok"
+    if state == "stale":
+        nights.run()  # a quiet night first: stale is a quiet night that has lasted too long
+
+    _, result = nights.run(now=breakage(site, 1))
+    assert result["states"] == {SOURCE: state}
+    row = reader_row(db_url)
+    assert (row["state"], row["previous_state"]) == (state, before)
+    assert [m["Subject"] for m in operator_mail(smtp_server)] == [
+        f"pressmon: source {SOURCE} is {state} (was {before})"
+    ]
+
+    _, result = nights.run(now=breakage(site, 2))
+    assert result["states"] == {SOURCE: state}
+    assert reader_row(db_url)["since"] == row["since"]
+    assert len(operator_mail(smtp_server)) == 1
+
+    site.clear_faults()
+    site.publish(1)
+    _, result = nights.run()
+    assert result["states"] == {SOURCE: "ok"}
+    assert reader_row(db_url)["previous_state"] == state
+    assert [m["Subject"] for m in operator_mail(smtp_server)][1:] == [
+        f"pressmon: source {SOURCE} is ok (was {state})"
+    ]
+
+
+def test_a_list_page_without_items_names_it(site, operator_config, store, db_url):
+    nights = Nights(operator_config, store)
     site.set_fault(qd_press.ARCHIVE_INDEX, "empty-list")
     _, result = nights.run()
     assert result["states"] == {SOURCE: "empty_list"}
     row = reader_row(db_url)
-    assert row["state"] == "empty_list" and row["failing_urls"] == [site.url(qd_press.ARCHIVE_INDEX)]
+    assert row["failing_urls"] == [site.url(qd_press.ARCHIVE_INDEX)]
     assert row["failures"][0]["code"] == "empty_list"
-    (message,) = operator_mail(smtp_server)
-    assert message["Subject"] == f"pressmon: source {SOURCE} is empty_list (was ok)"
+    assert row["reason"].startswith("list layout changed: list page 1 links to no detail pages")
 
 
 def test_a_page_no_charset_reads_cleanly_is_encoding_error(site, operator_config, store, smtp_server, db_url):
