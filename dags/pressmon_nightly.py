@@ -3,8 +3,10 @@
 
 Every night at 02:00 Beijing time: crawl each enabled source (one mapped task per source, each in its own
 Scrapy process, so one broken site fails only its own task), then parse, deduplicate and tag what was fetched,
-send alert digests, and write the run's summary to `crawl_runs`. Processing, alerts and the report run even
-when a crawl failed; the `watcher` task then fails, so the run itself ends `failed` where operators look.
+judge each source's health (ok, no_new_items, stale, parse_errors, encoding_error, empty_list, blocked; the
+operator is mailed each change once), send alert digests, and write the run's summary to `crawl_runs`.
+Processing, health, alerts and the report run even when a crawl failed; the `watcher` task then fails, so the
+run itself ends `failed` where operators look.
 
 All logic lives in `pressmon.steps`; configuration comes from `PRESSMON_*` environment variables, read by
 `pressmon.config.Config` (task retries, failure email and SMTP connection included). The DAG never migrates:
@@ -85,6 +87,13 @@ def pressmon_nightly():
 
         return steps.process(_config(), progress=print)
 
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def judge_health(crawl_run_id: int) -> dict:
+        from pressmon import steps
+        from pressmon.airflow_run import with_airflow_smtp
+
+        return steps.judge_health(with_airflow_smtp(_config()), crawl_run_id, progress=print)
+
     @task
     def alert() -> dict:
         from pressmon import steps
@@ -107,10 +116,13 @@ def pressmon_nightly():
     sources = enabled_sources()
     crawled = crawl.partial(crawl_run_id=crawl_run_id).expand(source=sources)
     processed = process()
+    # Beside alert, not before it: a failed judgement must not hold up the digests.
+    judged = judge_health(crawl_run_id)
     alerted = alert()
     reported = report(crawl_run_id)
-    crawled >> processed >> alerted >> reported
-    [crawl_run_id, sources, crawled, processed, alerted, reported] >> watcher()
+    crawled >> processed >> [judged, alerted]
+    [judged, alerted] >> reported
+    [crawl_run_id, sources, crawled, processed, judged, alerted, reported] >> watcher()
 
 
 pressmon_nightly()

@@ -36,6 +36,8 @@ CJK_GAP = re.compile(
     r"|(?<=[\u4e00-\u9fff，。、；：！？“”（）])[ \t]*[\r\n]\s*(?=\d)"
 )
 MAX_HEADINGS = 50
+# The warning of an extraction whose bytes no charset read cleanly (source health counts these pages).
+LOSSY_DECODING = "bytes decoded lossily: no encoding fitted"
 MAX_LINES = 20_000
 # The tag hinted `drop` elements get before they are stripped with the page's other furniture.
 DROPPED = "pressmon-dropped"
@@ -220,7 +222,7 @@ def _extract(
     publisher = publisher or _conference_host(paragraphs)
     warnings = []
     if decoded and decoded.method == "lossy":
-        warnings.append("bytes decoded lossily: no encoding fitted")
+        warnings.append(LOSSY_DECODING)
     if cut:
         warnings.append(f"body cut at {options.max_body_chars} characters")
     return Extraction(

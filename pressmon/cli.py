@@ -151,8 +151,14 @@ def _parser() -> argparse.ArgumentParser:
     reprocess = sub.add_parser("reprocess", help="parse every stored page again (after a parser fix)")
     reprocess.set_defaults(handler=_reprocess)
 
+    health = sub.add_parser(
+        "health", help="judge each source's health after a run's crawl and processing; mail changes once"
+    )
+    health.add_argument("--run-key", help="the crawl run to judge (default: the latest)")
+    health.set_defaults(handler=_health)
+
     sources = sub.add_parser(
-        "sources", help="list sources; enable or disable one; retry the pages it gave up (retry CODE)"
+        "sources", help="list sources with their health; enable or disable one; retry the pages it gave up"
     )
     sources.add_argument("action", nargs="?", choices=["enable", "disable", "retry"])
     sources.add_argument("code", nargs="?")
@@ -307,6 +313,19 @@ def _reprocess(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _health(args: argparse.Namespace, config: Config) -> int:
+    from pressmon import steps
+    from pressmon.store import Store
+
+    with Store.open(config) as store:
+        run = store.run_by_key(args.run_key) if args.run_key else store.latest_run()
+    if run is None:
+        raise PressmonError(f"no crawl run {args.run_key!r}" if args.run_key else "no crawl run yet")
+    result = steps.judge_health(config, run["id"], progress=_progress(args))
+    print(json.dumps({"run_key": run["run_key"], **result}, ensure_ascii=False))
+    return 0
+
+
 def _sources(args: argparse.Namespace, config: Config) -> int:
     from pressmon import steps
     from pressmon.store import Store
@@ -337,13 +356,14 @@ def _sources(args: argparse.Namespace, config: Config) -> int:
 
 
 def _source_line(row: dict) -> str:
-    """One line of `pressmon sources`: code, family, verified, enabled, last crawl, owed pages, agency, URL."""
+    """One line of `pressmon sources`: code, family, verified, enabled, health, last crawl, owed, agency, URL."""
     enabled = "enabled" if row["enabled"] else f"disabled ({row['disabled_by']})"
+    health = row["health"] or "unjudged"
     crawl = row["last_crawl"]
     last = "never crawled" if crawl is None else f"last crawl {crawl['status']} {crawl['started_at'][:16]}"
     return (
         f"{row['code']:<14} {row['family']:<9} {'verified' if row['verified'] else 'UNVERIFIED':<10} "
-        f"{enabled:<22} {last:<36} owed={row['owed']} given_up={row['given_up']} "
+        f"{enabled:<22} {health:<14} {last:<36} owed={row['owed']} given_up={row['given_up']} "
         f"{row['name']}  {row['crawl_url']}"
     )
 

@@ -71,6 +71,9 @@ class Config:
         failure_email: where the DAG's failure notifier writes when a task fails; None: nobody.
         smtp_conn_id: the Airflow SMTP connection of the failure notifier, and of the alerts when smtp_url is
             unset.
+        operator_email: where a change of a source's health state is mailed (once per change); None: nobody.
+        parse_error_share: above this share of a run's detail pages failing extraction, a source is judged
+            `parse_errors` (0..1).
     """
 
     database_url: str | None = None
@@ -95,6 +98,8 @@ class Config:
     task_retries: int = 2
     failure_email: str | None = None
     smtp_conn_id: str = DEFAULT_SMTP_CONN_ID
+    operator_email: str | None = None
+    parse_error_share: float = 0.25
 
     def __repr__(self) -> str:
         # Configs end up in logs and tracebacks; the URLs carry passwords.
@@ -148,6 +153,8 @@ class Config:
             task_retries=_int(env, "PRESSMON_TASK_RETRIES", defaults.task_retries),
             failure_email=_failure_email(env.get("PRESSMON_FAILURE_EMAIL") or None),
             smtp_conn_id=_one_line(env, "PRESSMON_SMTP_CONN_ID", defaults.smtp_conn_id),
+            operator_email=_address(env.get("PRESSMON_OPERATOR_EMAIL") or None, "PRESSMON_OPERATOR_EMAIL"),
+            parse_error_share=_share(env, "PRESSMON_PARSE_ERROR_SHARE", defaults.parse_error_share),
         )
 
     @classmethod
@@ -231,12 +238,23 @@ def _mail_from(value: str) -> str:
 
 
 def _failure_email(value: str | None) -> str | None:
+    return _address(value, "PRESSMON_FAILURE_EMAIL")
+
+
+def _address(value: str | None, key: str) -> str | None:
     if value is None:
         return None
     try:
-        return email_address(value, "PRESSMON_FAILURE_EMAIL")
+        return email_address(value, key)
     except ConfigError as exc:
-        raise ConfigError(str(exc), "PRESSMON_FAILURE_EMAIL") from None
+        raise ConfigError(str(exc), key) from None
+
+
+def _share(env: Mapping[str, str], key: str, default: float) -> float:
+    value = _float(env, key, default)
+    if value >= 1:
+        raise ConfigError(f"{key} must be a share below 1 (e.g. 0.25), got {env.get(key)!r}", key)
+    return value
 
 
 def _one_line(env: Mapping[str, str], key: str, default: str) -> str:

@@ -22,7 +22,7 @@ import psycopg2
 
 from parsers.extract import ParseError
 from parsers.taxonomy import CURRENT_SCHEME, load_crosswalk, load_scheme, scheme_codes
-from pressmon import alerts, mail, sources, weekly
+from pressmon import alerts, health, mail, sources, weekly
 from pressmon.config import Config
 from pressmon.errors import CrawlError, DeliveryError, DeliveryRefused, UnknownSourceError
 from pressmon.progress import QUIET, Progress, as_progress
@@ -91,11 +91,10 @@ def sync_sources(store: Store, config: Config) -> list[dict[str, Any]]:
 
 
 def source_listing(store: Store, config: Config) -> list[dict[str, Any]]:
-    """Return one row per declared source for `pressmon sources`: its declaration, switches and last crawl.
-
-    One place to extend: a health state per source joins here.
-    """
+    """Return one row per declared source for `pressmon sources`: its declaration, switches, health and last
+    crawl."""
     last = store.last_crawls()
+    health_now = store.source_health()
     listing = []
     for row in sync_sources(store, config):
         crawl = last.get(row["code"])
@@ -121,6 +120,8 @@ def source_listing(store: Store, config: Config) -> list[dict[str, Any]]:
                     "errors": crawl["errors"],
                 },
                 **store.owed_counts(row["code"]),
+                "health": health_now[row["code"]]["state"] if row["code"] in health_now else None,
+                "health_reason": health_now[row["code"]]["reason"] if row["code"] in health_now else None,
             }
         )
     return listing
@@ -323,14 +324,14 @@ def process(config: Config, progress: ProgressArg = QUIET) -> dict[str, int]:
                 batch = store.claim_pending(cur, config.batch_size)
                 if not batch:
                     break
-                parsed = [(row, _parse_row(row, tagger)) for row in batch]
+                parsed = [(row, *_parse_row(row, tagger)) for row in batch]
                 store.lock_clustering(cur)
-                for row, result in parsed:
+                for row, result, lossy in parsed:
                     if isinstance(result, str):
-                        store.mark_processed(cur, row["id"], "failed", result)
+                        store.mark_processed(cur, row["id"], "failed", result, decoded_lossily=lossy)
                         counts["failed"] += 1
                         continue
-                    outcome = _store_page(store, cur, row, result, chain_ids, config.scheme)
+                    outcome = _store_page(store, cur, row, result, chain_ids, config.scheme, lossy)
                     counts[outcome] += 1
             progress.update(
                 sum(counts.values()), total, ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
@@ -353,24 +354,41 @@ def hints_for(source_code: str) -> PageHints | None:
     return None if source is None else family_of(source).hints(source)
 
 
-def _parse_row(row: dict[str, Any], tagger: Tagger) -> ParsedRelease | str:
-    """Parse one raw page; return the release, or why the page could not be parsed."""
+def _content_type(row: dict[str, Any]) -> str | None:
     headers = row["headers"] or {}
-    content_type = next((v[0] for k, v in headers.items() if k.lower() == "content-type" and v), None)
-    # When parse_release takes hints, pass hints=hints_for(row["source"]) here: the one place they join.
+    return next((v[0] for k, v in headers.items() if k.lower() == "content-type" and v), None)
+
+
+def _parse_row(row: dict[str, Any], tagger: Tagger) -> tuple[ParsedRelease | str, bool]:
+    """Parse one raw page; return the release, or why the page could not be parsed, and whether its bytes
+    decoded only lossily (source health's encoding_error)."""
+    from parsers.decode import decode_html
+    from parsers.extract import LOSSY_DECODING
+
+    body, content_type = bytes(row["body"]), _content_type(row)
     try:
-        return parse_release(bytes(row["body"]), row["canonical_url"], content_type, tagger)
+        parsed = parse_release(
+            body, row["canonical_url"], content_type, tagger, hints=hints_for(row["source"])
+        )
+        return parsed, LOSSY_DECODING in parsed.extraction.warnings
     except ParseError as exc:
         log.warning("page %s (%s) not parsed: %s", row["id"], row["url"], exc)
-        return f"{type(exc).__name__}: {exc}"
+        reason = f"{type(exc).__name__}: {exc}"
     except Exception as exc:
         # A parser bug must not hold the other pages hostage: record it on the page, loudly, and go on.
         log.exception("page %s (%s): parser error", row["id"], row["url"])
-        return f"parser error: {type(exc).__name__}: {exc}"[:1000]
+        reason = f"parser error: {type(exc).__name__}: {exc}"[:1000]
+    return reason, decode_html(body, content_type).method == "lossy"
 
 
 def _store_page(
-    store: Store, cur: Any, row: dict[str, Any], parsed: ParsedRelease, chain_ids: dict[str, int], scheme: str
+    store: Store,
+    cur: Any,
+    row: dict[str, Any],
+    parsed: ParsedRelease,
+    chain_ids: dict[str, int],
+    scheme: str,
+    lossy: bool = False,
 ) -> str:
     """Store one parsed page inside a savepoint, so a row the database refuses fails only its own page."""
     cur.execute("SAVEPOINT page")
@@ -383,10 +401,10 @@ def _store_page(
         cur.execute("ROLLBACK TO SAVEPOINT page")
         reason = f"not stored: {type(exc).__name__}: {str(exc).strip()}"[:1000]
         log.exception("page %s (%s) %s", row["id"], row["url"], reason)
-        store.mark_processed(cur, row["id"], "failed", reason)
+        store.mark_processed(cur, row["id"], "failed", reason, decoded_lossily=lossy)
         return "failed"
     cur.execute("RELEASE SAVEPOINT page")
-    store.mark_processed(cur, row["id"], "done")
+    store.mark_processed(cur, row["id"], "done", decoded_lossily=lossy)
     return outcome
 
 
@@ -582,6 +600,137 @@ def _report_ledger(store: Store, subscription_id: int, week: date) -> Ledger:
     )
 
 
+# -- source health --------------------------------------------------------------------------------------
+
+
+def declared_update_days(code: str) -> int:
+    """The days a source declares between releases (`update_days`), or 7 when its declaration has none."""
+    from pressmon import sources
+
+    declared = sources.registry()
+    return declared[code].update_days if code in declared else health.DEFAULT_UPDATE_DAYS
+
+
+def judge_health(
+    config: Config, run_id: int, now: datetime | None = None, progress: ProgressArg = QUIET
+) -> dict[str, Any]:
+    """Judge the health of every source the run crawled, record it, and mail each change of state once.
+
+    Runs after processing (parse and encoding errors are processing's findings). Judging a run again replaces
+    its states; a notice, once queued for a run and source, is never sent twice (the digests' ledger rules,
+    through `deliver_once`). Without PRESSMON_OPERATOR_EMAIL the states are recorded and nobody is mailed.
+    Return the states by source and the notices' counts.
+    """
+    progress = as_progress(progress)
+    now = now or datetime.now(UTC)
+    today = now.astimezone(health.BEIJING).date()
+    counts: Counter[str] = Counter()
+    states: dict[str, str] = {}
+    with Store.open(config) as store, store.health_lock():
+        if store.run(run_id) is None:
+            raise CrawlError(f"no crawl run {run_id}")
+        judged = {row["source"]: row for row in store.run_health(run_id)}
+        for crawled in store.run_sources(run_id):
+            source = crawled["source"]
+            evidence = _health_evidence(store, run_id, crawled, today)
+            verdict = health.judge(evidence, config.parse_error_share)
+            previous = store.previous_health(run_id, source)
+            before = previous["state"] if previous else None
+            if before == verdict.state:
+                since, changed_from = previous["since"], previous["changed_from"]
+            else:
+                again = judged.get(source)
+                since = again["since"] if again and again["state"] == verdict.state else now
+                changed_from = before
+            store.record_health(
+                {
+                    "run_id": run_id,
+                    "source": source,
+                    "state": verdict.state,
+                    "reason": verdict.reason,
+                    "since": since,
+                    "changed_from": changed_from,
+                    "counts": verdict.counts,
+                    "failures": [f.as_json() for f in verdict.failures],
+                    "new_items": verdict.counts["new_items"],
+                    "last_new_item": evidence.last_new_item,
+                    "period_declared": verdict.period_declared,
+                    "period_learned": verdict.period_learned,
+                    "period_days": verdict.period_days,
+                    "judged_at": now,
+                }
+            )
+            states[source] = verdict.state
+            log.info("health of %s: %s (%s)", source, verdict.state, verdict.reason)
+            if not health.should_notify(before, verdict.state):
+                store.drop_pending_notice(run_id, source)
+            elif config.operator_email:
+                counts["queued"] += store.queue_notice(run_id, source, config.operator_email)
+        counts.update(_send_notices(store, config, now, progress))
+    progress.note(
+        "health: " + (", ".join(f"{s} {state}" for s, state in states.items()) or "no source crawled")
+    )
+    return {"states": states, **counts}
+
+
+def _health_evidence(store: Store, run_id: int, crawled: dict[str, Any], today: date) -> health.Evidence:
+    """Gather what the run's crawl and processing left about one source."""
+    from parsers.decode import decode_html
+
+    source = crawled["source"]
+    lossy_lists = [
+        page["final_url"]
+        for page in store.run_list_pages(run_id, source)
+        if decode_html(bytes(page["body"]), _content_type(page)).method == "lossy"
+    ]
+    details = store.run_detail_outcomes(run_id, source)
+    history = store.release_history(run_id, source)
+    return health.Evidence(
+        crawl_status=crawled["status"],
+        errors=crawled["errors"],
+        list_pages=crawled["list_pages"],
+        detail_pages=details["detail_pages"],
+        parsed=details["parsed"],
+        parse_failures=details["parse_failures"],
+        lossy_urls=lossy_lists + list(details["lossy"]),
+        pending=details["pending"],
+        new_items=history["new_items"],
+        last_new_item=history["last_new_item"],
+        release_days=history["release_days"],
+        declared_days=declared_update_days(source),
+        today=today,
+    )
+
+
+def _send_notices(store: Store, config: Config, now: datetime, progress: Progress) -> Counter[str]:
+    """Send every pending health notice once (the caller holds the health lock)."""
+    counts: Counter[str] = Counter()
+    presumed = store.reconcile_notice_sending()
+    if presumed:
+        log.warning("%d health notices of a run that died mid-send counted as sent", presumed)
+        counts["presumed_sent"] = presumed
+    pending = store.pending_notices()
+    if not pending:
+        return counts
+    if not config.smtp_url:
+        progress.note(f"{len(pending)} health notices pending, but no SMTP server is configured")
+        counts["pending"] = len(pending)
+        return counts
+    target = mail.SmtpTarget.from_url(config.smtp_url)
+    for row in pending:
+        message = health.render_notice(row, config.mail_from, row["recipient"], now)
+        counts[deliver_once(target, message, _notice_ledger(store, row["run_id"], row["source"]))] += 1
+    return counts
+
+
+def _notice_ledger(store: Store, run_id: int, source: str) -> Ledger:
+    return Ledger(
+        sending=lambda mid: store.mark_notice_sending(run_id, source, mid),
+        sent=lambda mid, note: store.mark_notice_sent(run_id, source, mid, note=note),
+        failed=lambda error, permanent: store.mark_notice_failed(run_id, source, error, permanent=permanent),
+    )
+
+
 # -- the weekly report ----------------------------------------------------------------------------------
 
 
@@ -674,6 +823,7 @@ def report(config: Config, run_id: int) -> dict[str, Any]:
         if run is None:
             raise CrawlError(f"no crawl run {run_id}")
         sources = store.run_sources(run_id)
+        judged = {row["source"]: row for row in store.run_health(run_id)}
         counts = store.run_counts(run["started_at"])
         new_by_source = store.new_releases_by_source(run["started_at"])
         failed_pages = store.failed_pages(run["started_at"])
@@ -688,6 +838,9 @@ def report(config: Config, run_id: int) -> dict[str, Any]:
                     "errors": row["errors"],
                     "owed": row["stats"].get("owed", 0),
                     "given_up": row["stats"].get("given_up", 0),
+                    # None until judge_health has judged the run (after processing).
+                    "health": judged[row["source"]]["state"] if row["source"] in judged else None,
+                    "health_reason": judged[row["source"]]["reason"] if row["source"] in judged else None,
                 }
                 for row in sources
             },

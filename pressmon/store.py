@@ -31,6 +31,7 @@ MIGRATION_LOCK = 0x70726573
 CLUSTERING_LOCK = 0x636C7573
 ALERT_LOCK = 0x616C6572
 REPORT_LOCK = 0x7765656B
+HEALTH_LOCK = 0x6865616C
 
 
 def database_url(config: Config, *, create: bool = False) -> str:
@@ -458,6 +459,9 @@ class Store:
     def run(self, run_id: int) -> dict[str, Any] | None:
         return self._one("SELECT * FROM crawl_runs WHERE id = %s", (run_id,))
 
+    def latest_run(self) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM crawl_runs ORDER BY started_at DESC, id DESC LIMIT 1")
+
     def run_by_key(self, run_key: str) -> dict[str, Any] | None:
         return self._one("SELECT * FROM crawl_runs WHERE run_key = %s", (run_key,))
 
@@ -661,18 +665,26 @@ class Store:
         return list(cur.fetchall())
 
     def mark_processed(
-        self, cur: psycopg2.extensions.cursor, raw_page_id: int, state: str, error: str | None = None
+        self,
+        cur: psycopg2.extensions.cursor,
+        raw_page_id: int,
+        state: str,
+        error: str | None = None,
+        decoded_lossily: bool | None = None,
     ) -> None:
         cur.execute(
-            "UPDATE raw_pages SET process_state = %s, process_error = %s, processed_at = now() WHERE id = %s",
-            (state, error, raw_page_id),
+            """UPDATE raw_pages SET process_state = %s, process_error = %s, processed_at = now(),
+                                    decoded_lossily = %s
+                WHERE id = %s""",
+            (state, error, decoded_lossily, raw_page_id),
         )
 
     def requeue_all(self) -> int:
         """Mark every successfully fetched detail page pending again (after a parser fix)."""
         with self.transaction() as cur:
             cur.execute(
-                """UPDATE raw_pages SET process_state = 'pending', process_error = NULL, processed_at = NULL
+                """UPDATE raw_pages SET process_state = 'pending', process_error = NULL, processed_at = NULL,
+                                        decoded_lossily = NULL
                     WHERE kind = 'detail' AND status = 200"""
             )
             return cur.rowcount
@@ -968,6 +980,10 @@ class Store:
         """Hold the lock that lets one weekly mailing run at a time, for as long as the block runs."""
         return self._session_lock(REPORT_LOCK)
 
+    def health_lock(self) -> AbstractContextManager[None]:
+        """Hold the lock that lets one health judgement (and its notices) run at a time."""
+        return self._session_lock(HEALTH_LOCK)
+
     @contextmanager
     def _session_lock(self, key: int) -> Iterator[None]:
         with self.transaction() as cur:
@@ -1199,6 +1215,166 @@ class Store:
                     WHERE subscription_id = %s AND week = %s AND status IN ('pending', 'sending')""",
                 (error[:1000], permanent, subscription_id, week),
             )
+
+    # -- source health ----------------------------------------------------------------------------------
+
+    def run_list_pages(self, run_id: int, source: str) -> list[dict[str, Any]]:
+        """Return the list pages a run stored for a source that the site served (HTTP 200), with their bytes."""
+        return self._all(
+            """SELECT final_url, headers, body FROM raw_pages
+                WHERE run_id = %s AND source = %s AND kind = 'list' AND status = 200 ORDER BY id""",
+            (run_id, source),
+        )
+
+    def run_detail_outcomes(self, run_id: int, source: str) -> dict[str, Any]:
+        """Return what processing made of a run's detail pages of a source.
+
+        A page processing handled has `decoded_lossily` set (true or false); a page refused when fetched (an
+        error status, a block page) has it NULL, and is the crawl's error, not a parse failure.
+        """
+        row = self._one(
+            """SELECT count(*) AS detail_pages,
+                      count(*) FILTER (WHERE decoded_lossily IS NOT NULL) AS parsed,
+                      count(*) FILTER (WHERE process_state = 'pending') AS pending,
+                      coalesce(jsonb_agg(jsonb_build_array(final_url, process_error) ORDER BY id)
+                               FILTER (WHERE process_state = 'failed' AND decoded_lossily IS NOT NULL), '[]')
+                          AS parse_failures,
+                      coalesce(array_agg(final_url ORDER BY id) FILTER (WHERE decoded_lossily), '{}') AS lossy
+                 FROM raw_pages WHERE run_id = %s AND source = %s AND kind = 'detail'""",
+            (run_id, source),
+        )
+        assert row is not None
+        row["parse_failures"] = [(url, reason) for url, reason in row["parse_failures"]]
+        return row
+
+    def release_history(self, run_id: int, source: str) -> dict[str, Any]:
+        """Return a source's new releases from a run's pages, the last day (Beijing) a new release was stored,
+        and its distinct release days (publication date, else the day first stored)."""
+        row = self._one(
+            """SELECT (SELECT count(*) FROM releases r
+                        WHERE r.source = %(source)s AND r.first_seen_at >= run.started_at
+                          AND EXISTS (SELECT 1 FROM raw_pages p
+                                       WHERE p.run_id = run.id AND p.source = r.source AND p.kind = 'detail'
+                                         AND p.canonical_url = r.canonical_url)) AS new_items,
+                      (SELECT max((first_seen_at AT TIME ZONE 'Asia/Shanghai')::date) FROM releases
+                        WHERE source = %(source)s) AS last_new_item,
+                      ARRAY(SELECT DISTINCT coalesce(published_at, (first_seen_at AT TIME ZONE 'Asia/Shanghai')::date)
+                              FROM releases WHERE source = %(source)s ORDER BY 1) AS release_days
+                 FROM crawl_runs run WHERE run.id = %(run_id)s""",
+            {"run_id": run_id, "source": source},
+        )
+        assert row is not None
+        return row
+
+    def previous_health(self, run_id: int, source: str) -> dict[str, Any] | None:
+        """Return the source's judged state of the latest run before this one."""
+        return self._one(
+            """SELECT h.* FROM source_health h
+                 JOIN crawl_runs r ON r.id = h.run_id
+                 JOIN crawl_runs this ON this.id = %s
+                WHERE h.source = %s AND (r.started_at, r.id) < (this.started_at, this.id)
+                ORDER BY r.started_at DESC, r.id DESC
+                LIMIT 1""",
+            (run_id, source),
+        )
+
+    def record_health(self, health: dict[str, Any]) -> None:
+        """Store (or, judging a run again, replace) a source's judged state for a run."""
+        with self.transaction() as cur:
+            cur.execute(
+                """INSERT INTO source_health (run_id, source, state, reason, since, changed_from, counts,
+                                              failures, new_items, last_new_item, period_declared,
+                                              period_learned, period_days, judged_at)
+                   VALUES (%(run_id)s, %(source)s, %(state)s, %(reason)s, %(since)s, %(changed_from)s,
+                           %(counts)s, %(failures)s, %(new_items)s, %(last_new_item)s, %(period_declared)s,
+                           %(period_learned)s, %(period_days)s, %(judged_at)s)
+                   ON CONFLICT (run_id, source) DO UPDATE
+                      SET state = EXCLUDED.state, reason = EXCLUDED.reason, since = EXCLUDED.since,
+                          changed_from = EXCLUDED.changed_from, counts = EXCLUDED.counts,
+                          failures = EXCLUDED.failures, new_items = EXCLUDED.new_items,
+                          last_new_item = EXCLUDED.last_new_item, period_declared = EXCLUDED.period_declared,
+                          period_learned = EXCLUDED.period_learned, period_days = EXCLUDED.period_days,
+                          judged_at = EXCLUDED.judged_at""",
+                {
+                    **health,
+                    "counts": json.dumps(health["counts"], ensure_ascii=False),
+                    "failures": json.dumps(health["failures"], ensure_ascii=False),
+                },
+            )
+
+    def queue_notice(self, run_id: int, source: str, recipient: str) -> bool:
+        """Owe the operator a notice of this run's change of state (once per run and source)."""
+        with self.transaction() as cur:
+            cur.execute(
+                """INSERT INTO health_notices (run_id, source, recipient) VALUES (%s, %s, %s)
+                   ON CONFLICT DO NOTHING""",
+                (run_id, source, recipient),
+            )
+            return cur.rowcount == 1
+
+    def drop_pending_notice(self, run_id: int, source: str) -> None:
+        """Forget a notice not sent yet whose change of state a second judgement of the run no longer sees."""
+        with self.transaction() as cur:
+            cur.execute(
+                "DELETE FROM health_notices WHERE run_id = %s AND source = %s AND status = 'pending'",
+                (run_id, source),
+            )
+
+    def reconcile_notice_sending(self) -> int:
+        """Count notices left `sending` by a run that died as sent (see `reconcile_sending`)."""
+        return self._presume_sent("health_notices")
+
+    def pending_notices(self) -> list[dict[str, Any]]:
+        """Return the notices to send, oldest run first, with the judged state they tell of."""
+        return self._all(
+            """SELECT n.recipient, n.attempts, h.*, s.name AS source_name, r.run_key
+                 FROM health_notices n
+                 JOIN source_health h USING (run_id, source)
+                 JOIN sources s ON s.code = n.source
+                 JOIN crawl_runs r ON r.id = n.run_id
+                WHERE n.status = 'pending'
+                ORDER BY r.started_at, n.run_id, n.source"""
+        )
+
+    def notices(self, run_id: int | None = None) -> list[dict[str, Any]]:
+        return self._all(
+            "SELECT * FROM health_notices WHERE %(run)s::bigint IS NULL OR run_id = %(run)s ORDER BY run_id, source",
+            {"run": run_id},
+        )
+
+    def mark_notice_sending(self, run_id: int, source: str, message_id: str) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE health_notices SET status = 'sending', sending_at = now(), message_id = %s
+                    WHERE run_id = %s AND source = %s AND status = 'pending'""",
+                (message_id, run_id, source),
+            )
+
+    def mark_notice_sent(self, run_id: int, source: str, message_id: str, note: str | None = None) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE health_notices SET status = 'sent', sent_at = now(), message_id = %s,
+                                             attempts = attempts + 1, last_error = %s
+                    WHERE run_id = %s AND source = %s AND status IN ('pending', 'sending')""",
+                (message_id, note, run_id, source),
+            )
+
+    def mark_notice_failed(self, run_id: int, source: str, error: str, *, permanent: bool = False) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                """UPDATE health_notices SET attempts = attempts + 1, last_error = %s,
+                                             status = CASE WHEN %s THEN 'failed' ELSE 'pending' END
+                    WHERE run_id = %s AND source = %s AND status IN ('pending', 'sending')""",
+                (error[:1000], permanent, run_id, source),
+            )
+
+    def run_health(self, run_id: int) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM source_health WHERE run_id = %s ORDER BY source", (run_id,))
+
+    def source_health(self) -> dict[str, dict[str, Any]]:
+        """Return each source's current health (reporting.source_health), by source code."""
+        rows = self._all("SELECT * FROM reporting.source_health ORDER BY source")
+        return {row["source"]: row for row in rows}
 
     # -- reporting --------------------------------------------------------------------------------------
 

@@ -45,6 +45,15 @@ CHARTS = (
 )
 UNCHAINED = "未归入产业链"
 CRAWL_STATES = {"succeeded": "成功", "failed": "失败", "running": "进行中"}
+HEALTH_STATES = {
+    "ok": "正常",
+    "no_new_items": "无新发布",
+    "stale": "久未更新",
+    "parse_errors": "解析失败",
+    "encoding_error": "编码错误",
+    "empty_list": "列表为空",
+    "blocked": "被拦截",
+}
 
 
 class ReportError(PressmonError):
@@ -181,7 +190,11 @@ def gather(conn: Any, week: Week, weeks: int = WEEKS) -> WeeklyData:
             (baseline[0].monday, baseline[-1].sunday),
         )
         baseline_releases = cur.fetchone()[0]
-        cur.execute("SELECT * FROM reporting.source_last_crawl ORDER BY source")
+        cur.execute(
+            """SELECT l.*, h.state AS health, h.reason AS health_reason
+                 FROM reporting.source_last_crawl l LEFT JOIN reporting.source_health h USING (source)
+                ORDER BY l.source"""
+        )
         columns = [d.name for d in cur.description]
         sources = [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
     for release in releases:
@@ -456,14 +469,19 @@ def _source_table(data: WeeklyData) -> str:
             s["finished_at"].astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if s["finished_at"] else "—"
         )
         codes = "、".join(s["error_codes"] or []) or "—"
+        health = (
+            f"{HEALTH_STATES.get(s['health'], s['health'])}（{s['health']}）" if s["health"] else "未评估"
+        )
+        health_css = {"ok": "ok", "no_new_items": "ok", None: "warn"}.get(s["health"], "bad")
         rows.append(
             f"<tr><td>{e(s['source'])}</td><td>{e(s['source_name'])}</td>"
+            f"<td class='{health_css}' title='{e(s['health_reason'] or '', quote=True)}'>{e(health)}</td>"
             f"<td class='{css}'>{e(state)}{'' if s['enabled'] else '（已停用）'}</td><td>{finished}</td>"
             f"<td class='n'>{s['errors'] or 0}</td><td>{e(codes)}</td>"
             f"<td class='n'>{s['owed']}</td><td class='n'>{s['given_up']}</td></tr>"
         )
     return (
-        "<table><tr><th>数据源</th><th>名称</th><th>最近抓取</th><th>结束时间</th><th>错误数</th>"
+        "<table><tr><th>数据源</th><th>名称</th><th>健康状态</th><th>最近抓取</th><th>结束时间</th><th>错误数</th>"
         "<th>错误类型</th><th>待补抓</th><th>已放弃</th></tr>" + "".join(rows) + "</table>"
     )
 
@@ -556,7 +574,7 @@ def report_text(data: WeeklyData) -> str:
     lines += ["", "数据源："]
     for s in data.sources:
         lines.append(
-            f"  {s['source']}：{s['status'] or '从未抓取'}，错误 {s['errors'] or 0}，"
+            f"  {s['source']}：{s['health'] or '未评估'}，{s['status'] or '从未抓取'}，错误 {s['errors'] or 0}，"
             f"待补抓 {s['owed']}，已放弃 {s['given_up']}"
         )
     lines += ["", "图表与完整报告见本邮件的 HTML 版本。"]

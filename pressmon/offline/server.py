@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import re
 import socketserver
 import sys
 import threading
@@ -54,7 +55,7 @@ STATIC_TYPES = {
 }
 # Faults that only make sense on one kind of path; the others apply to any path.
 LIST_FAULTS = frozenset({"pagination-loop", "empty-list"})
-DETAIL_FAULTS = frozenset({"huge"})
+DETAIL_FAULTS = frozenset({"huge", "parse-errors"})
 ROBOTS_FAULTS = frozenset({"robots-disallow"})
 FAULT_KINDS = frozenset(
     {
@@ -65,6 +66,7 @@ FAULT_KINDS = frozenset(
         "gbk",
         "redirect-offsite",
         "blocked",
+        "encoding-error",
         *LIST_FAULTS,
         *DETAIL_FAULTS,
         *ROBOTS_FAULTS,
@@ -75,6 +77,10 @@ OFFSITE_HOST = "127.0.0.2"
 DEFAULT_OFFSITE_BASE_URL = f"http://{OFFSITE_HOST}"
 OFFSITE_PAGE = '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>另一个网站</title></head>\n<body><p>这里不是青岛新闻发布网站。</p></body></html>\n'
 HUGE_PAGE_BYTES = 20 * 1024 * 1024
+# `parse-errors`: the detail page keeps its template but loses its article (a layout change the extractor
+# cannot follow).
+ARTICLE_BLOCK = re.compile(r'<div class="detail-content" id="zoom">.*?</div>\n</div>', re.S)
+EMPTY_ARTICLE = '<div class="detail-content" id="zoom"></div>'
 REDIRECTS = dict.fromkeys(
     ("/", "/index.html", "/xwfbHtml", qd_press.SITE_ROOT, "/xwfbHtml/wangqihuigu"), qd_press.ARCHIVE_INDEX
 )
@@ -304,6 +310,8 @@ class OfflineSite:
             event = hashlib.sha256(path.encode()).hexdigest()[:20]
             return _html(200, qd_press.render_block_page(event), UTF8)
         reply = self._route(path, FAULT_ENCODINGS.get(fault or "", UTF8), fault)
+        if fault == "encoding-error" and reply.status == 200:
+            return replace(reply, body=_mixed_encodings(reply.body))
         return replace(reply, truncated=True) if fault == "truncate" else reply
 
     def _route(self, path: str, encoding: _Encoding, fault: str | None = None) -> _Reply:
@@ -354,6 +362,8 @@ class OfflineSite:
             )
             return _Reply(200, HTML_TYPE.format(charset=encoding.header), stream=self._until_stopped(chunks))
         html = qd_press.render_detail_page(visible[position], **page)
+        if fault == "parse-errors":
+            html = ARTICLE_BLOCK.sub(EMPTY_ARTICLE, html, count=1)
         return _html(200, html, encoding)
 
     def _until_stopped(self, chunks: Iterable[bytes]) -> Iterable[bytes]:
@@ -687,6 +697,17 @@ class OffsiteServer:
 def _html(status: int, html: str, encoding: _Encoding) -> _Reply:
     body = html.encode(encoding.codec, errors="xmlcharrefreplace")
     return _Reply(status, HTML_TYPE.format(charset=encoding.header), body)
+
+
+def _mixed_encodings(body: bytes) -> bytes:
+    """Re-encode the second half of a UTF-8 page's text in GB18030: bytes no single charset reads cleanly.
+
+    A CMS that pastes GBK fragments into UTF-8 templates does this; strict decoding fails under every charset
+    and a lossy one leaves hundreds of replacement characters or mojibake.
+    """
+    text = body.decode("utf-8")
+    middle = len(text) // 2
+    return text[:middle].encode("utf-8") + text[middle:].encode("gb18030", errors="xmlcharrefreplace")
 
 
 def _not_found(encoding: _Encoding) -> _Reply:

@@ -42,12 +42,31 @@ def test_nightly_runs_at_two_beijing_time_one_run_at_a_time_without_catchup(bag)
 def test_crawl_is_mapped_per_source_and_processing_runs_even_if_a_source_failed(bag):
     dag = bag.dags["pressmon_nightly"]
     tasks = {t.task_id: t for t in dag.tasks}
-    assert set(tasks) == {"start_run", "enabled_sources", "crawl", "process", "alert", "report", "watcher"}
+    assert set(tasks) == {
+        "start_run",
+        "enabled_sources",
+        "crawl",
+        "process",
+        "judge_health",
+        "alert",
+        "report",
+        "watcher",
+    }
     assert type(tasks["crawl"]).__name__.endswith("MappedOperator")
     assert tasks["process"].trigger_rule == "all_done"
     assert tasks["report"].trigger_rule == "all_done"
     assert tasks["crawl"].task_id in {t.task_id for t in tasks["process"].upstream_list}
     assert "alert" in {t.task_id for t in tasks["report"].upstream_list}
+
+
+def test_health_is_judged_after_processing_whatever_happened_and_beside_the_alerts(bag):
+    tasks = {t.task_id: t for t in bag.dags["pressmon_nightly"].tasks}
+    judge = tasks["judge_health"]
+    assert judge.trigger_rule == "all_done"
+    assert "process" in {t.task_id for t in judge.upstream_list}
+    assert "alert" not in {t.task_id for t in judge.upstream_list}
+    assert "judge_health" not in {t.task_id for t in tasks["alert"].upstream_list}
+    assert "judge_health" in {t.task_id for t in tasks["report"].upstream_list}
 
 
 def test_a_watcher_leaf_fails_the_run_when_any_task_failed(bag):

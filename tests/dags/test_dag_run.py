@@ -51,6 +51,7 @@ def test_nightly_dag_crawls_processes_alerts_and_reports_then_only_sends_what_is
         "enabled_sources",
         "crawl[0]",
         "process",
+        "judge_health",
         "alert",
         "report",
         "watcher",
@@ -115,6 +116,7 @@ def test_a_night_with_a_failed_crawl_still_processes_alerts_and_reports_and_the_
     result = run_dag_test(airflow_home, check=False)
     assert result.task_states["crawl[0]"] == "failed"
     assert result.task_states["process"] == "success"
+    assert result.task_states["judge_health"] == "success"
     assert result.task_states["alert"] == "success"
     assert result.task_states["report"] == "success"
     assert result.task_states["watcher"] == "failed"

@@ -34,6 +34,7 @@ REQUIRED_VIEWS = {
     "chain_crosswalk",
     "chains",
     "source_last_crawl",
+    "source_health",
 }
 
 

@@ -767,3 +767,30 @@ def test_a_fault_on_one_source_leaves_the_others_untouched(declared):
         sites["qd_press"].set_fault(ARCHIVE_INDEX, "500", times=1)
         assert get_from(sites["qd_press"].base_url, ARCHIVE_INDEX)[0] == 500
         assert get_from(sites["gov_a"].base_url, "/xwfb/t1.html")[0] == 200
+
+
+def test_parse_errors_fault_serves_the_detail_page_without_its_article(site: OfflineSite) -> None:
+    release = site.releases[4]
+    path = qd_press.detail_path(release)
+    site.set_fault(path, "parse-errors")
+
+    html = page_text(site, path)
+
+    assert release.list_title in html and "浏览：" in html
+    assert not any(paragraph in html for paragraph in release.paragraphs)
+    assert '<div class="detail-content" id="zoom"></div>' in html
+    assert release.paragraphs[0] in page_text(site, qd_press.detail_path(site.releases[5]))
+
+
+def test_encoding_error_fault_sends_bytes_no_charset_reads_cleanly(site: OfflineSite) -> None:
+    from parsers.decode import decode_html
+
+    detail = qd_press.detail_path(site.releases[3])
+    for path in (ARCHIVE_INDEX, detail):
+        site.set_fault(path, "encoding-error")
+        status, headers, body = fetch(site, path)
+        assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+        assert int(headers["Content-Length"]) == len(body)
+        with pytest.raises(UnicodeDecodeError):
+            body.decode("utf-8")
+        assert decode_html(body, headers["Content-Type"]).method == "lossy", path
