@@ -253,6 +253,10 @@ def crawl_command(source: str, run_id: int, config: Config, *, verbose: bool = F
         "PROGRESS_LINES_INTERVAL": CRAWL_PROGRESS_INTERVAL,
         "STATS_DUMP": verbose,
     }
+    declared = sources.get(source).options
+    if declared.get("cookie_from") or declared.get("requires_list_cookie"):
+        # A site that answers only with the cookie its gate or list page sets: keep a cookie jar for this crawl.
+        settings["COOKIES_ENABLED"] = True
     for name, value in settings.items():
         command += ["-s", f"{name}={value}"]
     return command

@@ -43,6 +43,8 @@ ERROR_STATUSES = list(range(400, 600))
 WEB_SCHEMES = frozenset({"http", "https"})
 # A detail page that sends the reader on by script is followed this many times at most.
 MAX_DETAIL_REDIRECTS = 3
+# Where a mirror serves a source's other hosts: <mirror>/_host/<host>/<path> (pressmon.offline.server too).
+HOST_PREFIX = "/_host/"
 
 
 class SourceSpider(scrapy.Spider):
@@ -81,10 +83,26 @@ class SourceSpider(scrapy.Spider):
         self.base_url = (base_url or self.config.base_urls.get(self.code) or declared).rstrip("/")
         # The hosts this source is crawled on: the crawled base URL's only. Redirects, links and <base href>
         # that lead elsewhere (another site, an internal address, file: or ftp:) are refused and recorded.
-        self.hosts = frozenset({urlsplit(self.base_url).hostname or ""})
-        self.allowed_domains = sorted(self.hosts)
+        # A source may list on one host and publish its detail pages on others (`detail_hosts`): on a mirror
+        # those are fetched from the mirror too, under /_host/<host>/, and keep their own host in their keys.
+        self.detail_hosts = frozenset(str(h) for h in self.source.options.get("detail_hosts", ()))
         self.declared_host = self.source.host
-        self.mirrors = {self.base_url: declared} if self.base_url != declared else {}
+        self.mirrored = self.base_url != declared
+        self.hosts = frozenset({urlsplit(self.base_url).hostname or ""})
+        if not self.mirrored:
+            self.hosts |= self.detail_hosts
+        self.allowed_domains = sorted(self.hosts)
+        self.mirrors = (
+            {
+                **{
+                    f"{self.base_url}{HOST_PREFIX}{host}": f"http://{host}"
+                    for host in sorted(self.detail_hosts)
+                },
+                self.base_url: declared,
+            }
+            if self.mirrored
+            else {}
+        )
         run = run_id if run_id not in (None, "") else os.environ.get("PRESSMON_RUN_ID")
         self.run_id = int(run) if run else None
         self.recheck = recheck not in (None, "", "0", "false")
@@ -146,7 +164,11 @@ class SourceSpider(scrapy.Spider):
     def crawl_url(self, key: str) -> str:
         """Return where to fetch a page given its canonical URL (on the mirror, when crawling one)."""
         parts = urlsplit(key)
-        return f"{self.base_url}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+        host = parts.hostname or ""
+        if not self.mirrored and host in self.detail_hosts:
+            return key
+        prefix = f"{HOST_PREFIX}{host}" if host in self.detail_hosts else ""
+        return f"{self.base_url}{prefix}{parts.path}" + (f"?{parts.query}" if parts.query else "")
 
     def _detail_request(self, url: str, key: str, hops: int = 0) -> scrapy.Request:
         return scrapy.Request(
@@ -183,15 +205,21 @@ class SourceSpider(scrapy.Spider):
 
     def parse_list(self, response: Response, page: int) -> Iterator[RawPage | OwedPages | scrapy.Request]:
         """Store the list page, schedule new detail pages, and follow pagination until known pages recur."""
-        yield self._raw_page(response, "list")
+        request = response.meta.get("pressmon_request") or PageRequest(
+            response.url, page, self.source.headers
+        )
+        if not request.prime:  # a gate page fetched for its cookies is no list page of the source
+            yield self._raw_page(response, "list")
         problem = page_problem(response)
         if problem is not None:
             self.fail_list(response.url, *problem)
             return
+        if request.prime:
+            listed = self.family.parse_list(self.source, request, response.url, "")
+            for section, following in enumerate(listed.next):
+                yield from self._next_list(response.url, page, following, section)
+            return
         self.list_pages_ok += 1
-        request = response.meta.get("pressmon_request") or PageRequest(
-            response.url, page, self.source.headers
-        )
         section = response.meta.get("pressmon_section", 0)
         response = decoded_as_parsers_do(response)
         text = (
@@ -199,7 +227,10 @@ class SourceSpider(scrapy.Spider):
         )
         listed = self.family.parse_list(self.source, request, response.url, text)
         links = self.detail_links(url for url in (item.url for item in listed.items))
-        if not links:
+        # A shell page whose rows come from a request of its own (a JSON list behind an HTML page) is no empty
+        # list: its follow-up is the same page number.
+        shell = any(following.page <= page for following in listed.next)
+        if not links and not shell:
             self.fail_list(response.url, "empty_list", f"list page {page} links to no detail pages")
             return
         new: list[tuple[str, str]] = []
@@ -289,7 +320,8 @@ class SourceSpider(scrapy.Spider):
 
     def on_crawled_host(self, url: str) -> str:
         """Return a URL on the declared host moved to the crawled one (a mirror); others unchanged."""
-        if self.mirrors and (urlsplit(url).hostname or "") == self.declared_host:
+        host = urlsplit(url).hostname or ""
+        if self.mirrored and (host == self.declared_host or host in self.detail_hosts):
             return self.crawl_url(canonical_url(url))
         return url
 
@@ -297,9 +329,9 @@ class SourceSpider(scrapy.Spider):
         """Return the detail URLs the source may fetch, in order: on its host and matching detail_url."""
         links = []
         for url in urls:
-            url = self.on_crawled_host(url)
             if not self.source.is_detail(url):
                 continue
+            url = self.on_crawled_host(url)
             if self.allows(url):
                 links.append(url)
             else:

@@ -100,6 +100,12 @@ FAULT_ENCODINGS = {
 }
 
 
+# The request being answered, per handler thread: what a static site's cookie gate reads.
+_REQUEST = threading.local()
+# Where a source's other hosts are served on its listener (crawlers/spiders/source.py asks there).
+HOST_PREFIX = "/_host/"
+
+
 @dataclass(frozen=True)
 class _Reply:
     status: int
@@ -109,6 +115,7 @@ class _Reply:
     truncated: bool = False
     # A body sent piece by piece, without Content-Length, ending when the connection closes.
     stream: Iterable[bytes] | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -419,8 +426,17 @@ class StaticSite:
         self._base_url = None
 
     def file_for(self, path: str, query: str = "") -> Path | None:
-        """Return the file answering a path (and query), or None when the source has none there."""
-        url = self.source.base_url + path + (f"?{query}" if query else "")
+        """Return the file answering a path (and query), or None when the source has none there.
+
+        A source's other hosts (`detail_hosts`) are served under /_host/<host>/, where its crawl looks for them.
+        """
+        root = self.source.base_url
+        if path.startswith(HOST_PREFIX):
+            host, _, rest = path[len(HOST_PREFIX) :].partition("/")
+            if host not in self.source.options.get("detail_hosts", ()):
+                return None
+            root, path = f"http://{host}", f"/{rest}"
+        url = root + path + (f"?{query}" if query else "")
         file = (self.directory / self.family.offline_path(url)).resolve()
         if not file.is_relative_to(self.directory) or not file.is_file():
             return None
@@ -485,9 +501,35 @@ class StaticSite:
         file = self.file_for(path, query)
         if file is None:
             return _html(404, _plain_error_page(404), UTF8)
+        gate = self._cookie_gate(path, query)
+        if gate is not None and gate[1] is None:
+            return _html(403, _plain_error_page(403), UTF8)
         body = file.read_bytes()
-        reply = _Reply(200, _static_type(file.name, body), body)
+        reply = _Reply(200, _static_type(file.name, body), body, headers=gate[1] if gate else ())
         return replace(reply, truncated=True) if fault == "truncate" else reply
+
+    def _cookie_gate(self, path: str, query: str) -> tuple[str, tuple[tuple[str, str], ...] | None] | None:
+        """Play the site's cookie gate, when it has one: (cookie name, headers to send, or None for 403).
+
+        `cookie_from` (an anti-bot gate such as WZWS): that page sets the cookie, every other page needs it.
+        `requires_list_cookie` (MIIT's list API): the list pages set it, the JSON requests (with a query) need it.
+        """
+        options = self.source.options
+        if options.get("cookie_from"):
+            name = str(options.get("cookie", "offline_session"))
+            sets = path == "/" + str(options["cookie_from"]).lstrip("/")
+            needs = not sets
+        elif options.get("requires_list_cookie"):
+            name = "offline_list_session"
+            sets = any(path == "/" + p.lstrip("/") for p in self.source.lists)
+            needs = bool(query)
+        else:
+            return None
+        if sets:
+            return name, (("Set-Cookie", f"{name}=offline-{self.source.code}; Path=/"),)
+        if needs and f"{name}=" not in getattr(_REQUEST, "cookie", ""):
+            return name, None
+        return name, ()
 
 
 def _static_type(name: str, body: bytes) -> str:
@@ -502,7 +544,12 @@ def _static_type(name: str, body: bytes) -> str:
 
 
 def _plain_error_page(status: int) -> str:
-    title = {404: "404 Not Found", 500: "500 Internal Server Error", 503: "503 Service Unavailable"}[status]
+    title = {
+        403: "403 Forbidden",
+        404: "404 Not Found",
+        500: "500 Internal Server Error",
+        503: "503 Service Unavailable",
+    }[status]
     return f"<!DOCTYPE html>\n<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>\n"
 
 
@@ -761,6 +808,7 @@ class _Handler(BaseHTTPRequestHandler):
         return unquote(urlsplit(getattr(self, "path", "")).path)
 
     def _answer(self, *, send_body: bool) -> None:
+        _REQUEST.cookie = self.headers.get("Cookie", "")
         reply = self.server.respond(self._request_path(), urlsplit(self.path).query)
         if reply is None:
             self.close_connection = True
@@ -771,6 +819,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(reply.body)))
         if reply.location:
             self.send_header("Location", reply.location)
+        for name, value in reply.headers:
+            self.send_header(name, value)
         self.send_header("Connection", "close")
         self.end_headers()
         if send_body and reply.stream is not None:

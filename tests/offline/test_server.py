@@ -794,3 +794,51 @@ def test_encoding_error_fault_sends_bytes_no_charset_reads_cleanly(site: Offline
         with pytest.raises(UnicodeDecodeError):
             body.decode("utf-8")
         assert decode_html(body, headers["Content-Type"]).method == "lossy", path
+
+
+def fetch_with(base_url: str, path: str, cookie: str | None = None) -> tuple[int, str | None]:
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status, response.getheader("Set-Cookie")
+
+
+def test_an_anti_bot_gate_answers_403_until_its_cookie_comes_back() -> None:
+    with OfflineSites() as sites:
+        base = sites["stats_zxfb"].base_url
+        assert fetch_with(base, "/sj/zxfb/")[0] == 403
+        status, cookie = fetch_with(base, "/")
+        assert status == 200 and cookie is not None and cookie.startswith("wzws_sessionid=")
+        assert fetch_with(base, "/sj/zxfb/", cookie.split(";")[0])[0] == 200
+
+
+def test_a_list_api_answers_only_with_the_cookie_its_list_page_set() -> None:
+    from pressmon.sources import get
+    from pressmon.sources.families import family_of
+
+    source = get("miit_wjfb")
+    family = family_of(source)
+    with OfflineSites() as sites:
+        base = sites["miit_wjfb"].base_url
+        shell = family.first_requests(source)[0]
+        status, cookie = fetch_with(base, urlsplit(shell.url).path)
+        assert status == 200 and cookie is not None
+        shell_text = (sites["miit_wjfb"].directory / family.offline_path(shell.url)).read_text(
+            encoding="utf-8"
+        )
+        api = family.parse_list(source, shell, shell.url, shell_text).next[0].url
+        path = urlsplit(api).path + "?" + urlsplit(api).query
+        assert fetch_with(base, path)[0] == 403
+        assert fetch_with(base, path, cookie.split(";")[0])[0] == 200
+
+
+def test_a_source_s_other_host_is_served_under_its_host_prefix() -> None:
+    with OfflineSites() as sites:
+        site = sites["qingdaonews_qd"]
+        article = next(p for p in site.directory.rglob("content_*.htm"))
+        relative = article.relative_to(site.directory).as_posix()
+        assert fetch_with(site.base_url, f"/_host/news.qingdaonews.com/{relative}")[0] == 200
+        assert fetch_with(site.base_url, f"/_host/elsewhere.example/{relative}")[0] == 404
