@@ -134,7 +134,7 @@ def _database_checks(config: Config, url: str, now: datetime, sql_dir: Path) -> 
             yield _migrations(store, sql_dir)
             yield from _reader(store, where["db"])
             yield _reader_elsewhere(store, url, where["db"], config.connect_timeout)
-            yield from _sources(store, now)
+            yield from _sources(store, now, config.sources)
         except DatabaseError as exc:
             yield fail("database", f"a check could not finish: {exc}", "run `pressmon doctor` again")
 
@@ -351,10 +351,11 @@ SELECT s.code, s.enabled, last.status, last.started_at, last.finished_at,
  ORDER BY s.code"""
 
 
-def _sources(store: Store, now: datetime) -> Iterator[Check]:
+def _sources(store: Store, now: datetime, only: tuple[str, ...] | None = None) -> Iterator[Check]:
+    """Check the last crawl of every source this deployment crawls (PRESSMON_SOURCES, when set)."""
     if _scalar(store, "SELECT to_regclass('crawl_run_sources') IS NOT NULL") is not True:
         return
-    rows = _all(store, _LAST_CRAWLS)
+    rows = [row for row in _all(store, _LAST_CRAWLS) if only is None or row["code"] in only]
     if not rows:
         yield warn("sources", "no source is registered", "run `pressmon sources`")
     for row in rows:

@@ -107,6 +107,8 @@ def config(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PRESSMON_CRAWL_DELAY", "0")
     monkeypatch.setenv("PRESSMON_DOWNLOAD_TIMEOUT", "3")
     monkeypatch.setenv("PRESSMON_CRAWL_LOG_LEVEL", "WARNING")
+    # Tests serve qd_press offline unless they say otherwise: no crawl may reach a real site.
+    monkeypatch.setenv("PRESSMON_SOURCES", "qd_press")
     return Config.from_env()
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from pressmon.cli import BROKEN_PIPE, USAGE_ERROR, main
 from pressmon.progress import Lines
+from pressmon.sources import registry
 from tests.pages import add_page, releases
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -231,7 +232,7 @@ def test_results_are_json_on_stdout_and_progress_is_on_stderr(capsys, store, db_
     assert subscription["email"] == "Desk@example.org"  # the domain in its normal form
     assert subscription["chains"] == ["低空经济"]
     code, out, _ = run(capsys, "sources", "--json")
-    assert [row["code"] for row in json.loads(out)] == ["qd_press"]
+    assert [row["code"] for row in json.loads(out)] == sorted(registry())
     assert {"enabled", "authority", "crawl_url", "owed", "given_up"} <= set(json.loads(out)[0])
 
 

@@ -13,6 +13,7 @@ import pytest
 from pressmon import doctor
 from pressmon.cli import main
 from pressmon.config import Config
+from pressmon.sources import registry
 from pressmon.store import SQL_DIR, Store, connect
 from tests.conftest import free_port
 from tests.security.support import READER, embedded_pressmon, migrated_database
@@ -81,7 +82,7 @@ def test_a_healthy_deployment_passes_every_check(healthy, smtp_server):
         "reader settings": "ok",
         # This server lets every role into every database (trust): only pg_hba.conf could say otherwise.
         "reader databases": "warn",
-        "source qd_press": "ok",
+        **{f"source {code}": "ok" for code in registry()},
         "smtp": "ok",
     }
     assert smtp_server.messages == []  # EHLO and QUIT, nothing sent
@@ -92,7 +93,7 @@ def test_the_command_prints_one_line_per_check_and_json_for_machines(healthy, mo
     monkeypatch.setenv("PRESSMON_SMTP_URL", healthy.smtp_url)
     assert main(["doctor"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 7
+    assert len(lines) == 6 + len(registry())  # one line per source
     assert lines[0].startswith("ok    database: PostgreSQL ")
     assert any(line.startswith("warn  reader databases: ") and "Fix: " in line for line in lines)
     assert main(["doctor", "--json"]) == 0

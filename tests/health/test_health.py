@@ -14,7 +14,7 @@ import psycopg2
 import psycopg2.extras
 import pytest
 
-from pressmon import steps
+from pressmon import sources, steps
 from pressmon.errors import CrawlError
 from pressmon.health import BEIJING
 from pressmon.offline import qd_press
@@ -312,7 +312,8 @@ def test_nothing_new_for_longer_than_the_learned_period_is_stale(
     assert result["states"] == {SOURCE: "stale"}
     row = reader_row(db_url)
     assert (row["state"], row["previous_state"]) == ("stale", "no_new_items")
-    assert (row["period_declared"], row["period_learned"], row["period_days"]) == (7, 147, 147)
+    declared = sources.get(SOURCE).update_days
+    assert (row["period_declared"], row["period_learned"], row["period_days"]) == (declared, 147, 147)
     assert "nothing new for 149 days" in row["reason"]
     (message,) = operator_mail(smtp_server)
     assert message["Subject"] == f"pressmon: source {SOURCE} is stale (was no_new_items)"
@@ -374,7 +375,7 @@ def test_the_weekly_report_and_the_sources_command_show_each_sources_health(conf
     assert steps.judge_health(config, run_id)["states"] == {SOURCE: "blocked"}
 
     data = steps.weekly_data(config, weekly.Week.last_complete(datetime.now(UTC)))
-    (row,) = data.sources
+    (row,) = [s for s in data.sources if s["source"] == SOURCE]
     assert (row["health"], row["health_reason"]) == (
         "blocked",
         "list page not readable: blocked: captcha page",
@@ -385,5 +386,5 @@ def test_the_weekly_report_and_the_sources_command_show_each_sources_health(conf
     assert main(["sources"]) == 0
     assert " blocked " in capsys.readouterr().out
     assert main(["sources", "--json"]) == 0
-    (listed,) = json.loads(capsys.readouterr().out)
+    (listed,) = [s for s in json.loads(capsys.readouterr().out) if s["code"] == SOURCE]
     assert listed["health"] == "blocked" and listed["health_reason"].startswith("list page not readable")
