@@ -7,6 +7,7 @@ function under test.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import psycopg2
@@ -111,6 +112,31 @@ def test_max_results_keeps_the_best(reader):
     best = rows(reader, "SELECT cluster_id FROM reporting.search('产业', 3)")
     everything = rows(reader, "SELECT cluster_id FROM reporting.search('产业')")
     assert len(best) == 3 and best == everything[:3]
+
+
+@pytest.mark.parametrize("query", ["产业", "机器人", "发展"])
+def test_pages_follow_one_another_and_together_are_every_result(reader, query):
+    everything = [
+        r["cluster_id"] for r in rows(reader, "SELECT cluster_id FROM reporting.search(%s)", (query,))
+    ]
+    pages = [
+        [
+            r["cluster_id"]
+            for r in rows(reader, "SELECT cluster_id FROM reporting.search(%s, 3, %s)", (query, skip))
+        ]
+        for skip in range(0, len(everything) + 3, 3)
+    ]
+    assert len(everything) > 6 and pages[-1] == []
+    assert [cid for page in pages for cid in page] == everything
+
+
+def test_title_hits_rank_first_then_the_text_newest_first(reader, releases):
+    found = rows(reader, "SELECT rank, cluster_id, published_at FROM reporting.search('机器人')")
+    for r in found:
+        assert r["rank"] == int("机器人" in releases[r["cluster_id"]]["title"])
+    assert {r["rank"] for r in found} == {1, 0}
+    order = [(r["rank"], r["published_at"] or date.min) for r in found]
+    assert order == sorted(order, reverse=True)
 
 
 def test_search_uses_its_index_when_the_reader_calls_it(reader):
