@@ -7,6 +7,7 @@ function under test.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import psycopg2
@@ -113,6 +114,31 @@ def test_max_results_keeps_the_best(reader):
     assert len(best) == 3 and best == everything[:3]
 
 
+@pytest.mark.parametrize("query", ["产业", "机器人", "发展"])
+def test_pages_follow_one_another_and_together_are_every_result(reader, query):
+    everything = [
+        r["cluster_id"] for r in rows(reader, "SELECT cluster_id FROM reporting.search(%s)", (query,))
+    ]
+    pages = [
+        [
+            r["cluster_id"]
+            for r in rows(reader, "SELECT cluster_id FROM reporting.search(%s, 3, %s)", (query, skip))
+        ]
+        for skip in range(0, len(everything) + 3, 3)
+    ]
+    assert len(everything) > 6 and pages[-1] == []
+    assert [cid for page in pages for cid in page] == everything
+
+
+def test_title_hits_rank_first_then_the_text_newest_first(reader, releases):
+    found = rows(reader, "SELECT rank, cluster_id, published_at FROM reporting.search('机器人')")
+    for r in found:
+        assert r["rank"] == int("机器人" in releases[r["cluster_id"]]["title"])
+    assert {r["rank"] for r in found} == {1, 0}
+    order = [(r["rank"], r["published_at"] or date.min) for r in found]
+    assert order == sorted(order, reverse=True)
+
+
 def test_search_uses_its_index_when_the_reader_calls_it(reader):
     # 46 releases fit in a few pages, where a scan is cheaper: ask whether the index can serve the query at all.
     rows(reader, "SET enable_seqscan = off")
@@ -173,3 +199,62 @@ def test_the_five_worked_queries_give_what_the_text_says(reader, releases):
     assert {by_title[r["title"]] for r in department} == expected != set()
     # 1702 and its re-post 1703: two URLs, one canonical.
     assert len(copies) == 2 and sorted(r["is_canonical"] for r in copies) == [False, True]
+
+
+def test_pages_agree_with_the_order_whether_walked_or_looked_up(db_url):
+    # 2,500 releases: more than a walk reads (1,000 + 50 per result asked for), so each group's page comes
+    # from the newest releases when they hold it and from the indexes when its matches are old or few.
+    conn = psycopg2.connect(db_url)
+    with conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO sources (code, name, base_url) VALUES ('s', '测试', 'https://s.example/')")
+        cur.execute("INSERT INTO clusters (id) SELECT n FROM generate_series(1, 2500) AS n")
+        cur.execute(
+            """INSERT INTO releases (id, source, canonical_url, url, title, published_at, body, content_hash,
+                                     minhash, cluster_id)
+               SELECT n, 's', 'https://s.example/' || n, 'https://s.example/' || n,
+                      '第' || n || '号' || CASE WHEN n % 40 = 0 OR n < 30 THEN '旧港' ELSE '' END
+                                        || CASE WHEN n % 2 = 0 THEN '新城' ELSE '' END
+                                        || CASE WHEN n % 900 = 0 OR n < 5 THEN '灯塔' ELSE '' END,
+                      CASE WHEN n % 97 = 0 THEN NULL ELSE date '2020-01-01' + n / 3 END,
+                      '正文' || CASE WHEN n % 3 = 0 THEN '新城发展' ELSE '' END
+                             || CASE WHEN n <= 60 THEN '旧港码头' ELSE '' END
+                             || CASE WHEN n % 700 = 0 OR n <= 80 THEN '灯塔' ELSE '' END,
+                      decode(md5(n::text), 'hex'), '\\x00', n
+                 FROM generate_series(1, 2500) AS n"""
+        )
+        cur.execute("UPDATE clusters SET canonical_release_id = id")
+        cur.execute("ANALYZE releases")
+        cur.execute("SELECT id, title, body, published_at FROM releases")
+        corpus = cur.fetchall()
+    conn.close()
+    reader = psycopg2.connect(as_role(db_url, "pressmon_reader"))
+    reader.autocommit = True
+
+    def expected(*terms: str) -> list[int]:
+        found = [
+            (int(all(t in title for t in terms)), published or date.min, rid)
+            for rid, title, body, published in corpus
+            if all(t in title + "\n" + body for t in terms)
+        ]
+        # NULL dates come last within a rank, as NULLS LAST does.
+        return [
+            rid
+            for _, _, rid in sorted(found, key=lambda f: (f[0], f[1] != date.min, f[1], f[2]), reverse=True)
+        ]
+
+    with reader.cursor() as cur:
+        for query, terms in (
+            ("新城", ["新城"]),
+            ("旧港", ["旧港"]),
+            ("新城 发展", ["新城", "发展"]),
+            ("码头", ["码头"]),  # only in old releases
+            ("灯塔", ["灯塔"]),  # a few new, more old: the newest hold too few for a page
+        ):
+            everything = expected(*terms)
+            cur.execute("SELECT cluster_id FROM reporting.search(%s)", (query,))
+            assert [cid for (cid,) in cur.fetchall()] == everything, query
+            for max_results, skip in ((1, 0), (20, 0), (20, 40), (50, 900), (30, len(everything) - 10)):
+                cur.execute("SELECT cluster_id FROM reporting.search(%s, %s, %s)", (query, max_results, skip))
+                page = [cid for (cid,) in cur.fetchall()]
+                assert page == everything[skip : skip + max_results], (query, max_results, skip)
+    reader.close()
