@@ -95,11 +95,13 @@ def _print_summary(summary: dict[str, Any], outbox: Path, say) -> None:
     totals = summary["totals"]
     say("")
     say(f"== pressmon demo: run {summary['dag_run']} {summary['status']} ==")
-    for source, stats in run["sources"].items():
+    say(f"  {len(run['sources'])} sources (crawl outcome, then health: `pressmon sources` says more):")
+    for source, stats in sorted(run["sources"].items()):
         say(
             f"  {source}: {stats['list_pages']} list pages, {stats['detail_pages']} detail pages, "
             f"{stats.get('new_releases', 0)} new releases, {stats['status']}"
             + (f" ({len(stats['errors'])} errors)" if stats["errors"] else "")
+            + f", health {stats.get('health') or 'not judged'}"
         )
     say(f"  pages fetched this run: {run['pages_fetched']}")
     say(

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg2
+
+from pressmon import sources
 from pressmon.offline import qd_press
 from tests.pages import releases
 
@@ -36,26 +39,46 @@ def test_demo_runs_the_nightly_job_then_finds_nothing_new(db_url, tmp_path):
     pages = len(releases())
     list_pages = qd_press.list_page_count(pages)
     assert (
-        f"qd_press: {list_pages} list pages, {pages} detail pages, {distinct} new releases, succeeded"
+        f"qd_press: {list_pages} list pages, {pages} detail pages, {distinct} new releases, succeeded, health ok"
         in first
     )
-    assert "releases published by more than one source: " in first
-    assert f"new releases: {distinct} (from {len(releases())} new pages" in first
+    # Every declared source is crawled from its offline site, its first release as its expectation file says.
+    declared = sources.registry()
+    assert f"{len(declared)} sources (crawl outcome, then health" in first
+    for code in declared:
+        assert re.search(
+            rf"^  {code}: \d+ list pages, \d+ detail pages, \d+ new releases, succeeded, health ok$",
+            first,
+            re.M,
+        ), code
+    # The reprints on the news sites and the city portal join their originals.
+    copies = re.search(r"releases published by more than one source: (\d+)\n((?:    .*\n)*)", first)
+    assert int(copies.group(1)) >= 3
+    assert "dzwww_qd, qd_press, qingdaonews_qd" in copies.group(2)
+    assert "qd_gov_press, qd_press" in copies.group(2)
+    total_pages = int(re.search(r"new releases: \d+ \(from (\d+) new pages", first).group(1))
+    assert total_pages > len(releases()) + 2 * len(declared) - 2
     assert re.search(r"alert emails written this run: 2 ", first)
     assert len(list((tmp_path / "var" / "outbox").glob("*.eml"))) == 2
     assert "psql 'postgresql://pressmon_reader@" in first
     assert "低空经济: " in first
     report = Path(re.search(r"weekly report \(week of the newest release\): (\S+)", first).group(1))
-    newest = max(releases().values(), key=lambda r: r.published)
-    assert (
-        report.parent == tmp_path / "var" / "reports"
-        and report.name == f"weekly-{newest.published:%G-W%V}.html"
-    )
-    assert newest.list_title in report.read_text(encoding="utf-8")
+    with psycopg2.connect(db_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT published_at, title FROM releases ORDER BY published_at DESC, id LIMIT 1")
+        newest_day, newest_title = cur.fetchone()
+    conn.close()
+    assert report.parent == tmp_path / "var" / "reports" and report.name == f"weekly-{newest_day:%G-W%V}.html"
+    assert newest_title in report.read_text(encoding="utf-8")
     assert len(list(report.parent.glob("*.png"))) == 2
 
     second = _demo(env)
-    assert "pages fetched this run: 1" in second
+    # Nothing changed: the second night fetches list pages only, and every source says so.
+    for code in declared:
+        assert re.search(
+            rf"^  {code}: \d+ list pages, 0 detail pages, 0 new releases, succeeded, health no_new_items$",
+            second,
+            re.M,
+        ), code
     assert "new releases: 0 " in second
     assert "alert emails written this run: 0 " in second
     assert len(list((tmp_path / "var" / "outbox").glob("*.eml"))) == 2
