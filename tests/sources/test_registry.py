@@ -85,3 +85,8 @@ def test_a_bad_declaration_is_one_clear_error_naming_its_file_and_field(tmp_path
     assert field in message
     assert message.startswith("sample.toml: "), message
     assert path.exists()
+
+
+def test_the_readme_names_as_many_sources_as_are_declared() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"{len(registry())} declared sources" in readme
