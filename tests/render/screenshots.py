@@ -45,24 +45,22 @@ def weekly_report(config: Config, out_dir: Path) -> Path:
 
 
 def crawl_offline_site(url: str, var_dir: Path) -> Config:
-    """Run crawl, process and report over the offline site, as a night does, so source health is real."""
+    """Run a night over the offline site of every source (crawl, process, judge health, report), as the
+    demo does, so the report's source table is real."""
     import dataclasses
     import os
 
-    from pressmon.offline.server import OfflineSite
+    from pressmon.offline.server import OfflineSites
 
-    with OfflineSite() as site:
-        os.environ.update(
-            {
-                "PRESSMON_BASE_URL_QD_PRESS": site.base_url,
-                "PRESSMON_CRAWL_DELAY": "0",
-                "PRESSMON_DATABASE_URL": url,
-            }
-        )
+    with OfflineSites() as sites:
+        os.environ.update({**sites.env(), "PRESSMON_CRAWL_DELAY": "0", "PRESSMON_DATABASE_URL": url})
+        os.environ.pop("PRESSMON_SOURCES", None)
         config = dataclasses.replace(Config.from_env(), var_dir=var_dir)
         run_id = steps.start_run(config, "screenshots")
-        steps.crawl(config, "qd_press", run_id)
+        for code in sites.sites:
+            steps.crawl(config, code, run_id)
         steps.process(config)
+        steps.judge_health(config, run_id)
         steps.report(config, run_id)
     return config
 
