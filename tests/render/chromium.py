@@ -61,7 +61,7 @@ class Chromium:
         executable = shutil.which("chromium")
         if executable is None:
             raise RuntimeError("chromium is not installed: run `make system-packages`")
-        self.profile = tempfile.TemporaryDirectory(prefix="pressmon-chromium-")
+        self.profile = tempfile.TemporaryDirectory(prefix="pressmon-chromium-", ignore_cleanup_errors=True)
         self.process = subprocess.Popen(
             [executable, *FLAGS, f"--user-data-dir={self.profile.name}", "about:blank"],
             stdout=subprocess.DEVNULL,
@@ -90,6 +90,16 @@ class Chromium:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        # Chromium's helper processes may still be writing to the profile as the browser exits ("Directory
+        # not empty"): try again for a moment rather than fail a test over a temporary folder.
+        for _ in range(20):
+            try:
+                shutil.rmtree(self.profile.name)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.1)
         self.profile.cleanup()
 
     def __enter__(self) -> Chromium:
