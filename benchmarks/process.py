@@ -129,8 +129,13 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("normalise", "parsers.normalize", "paragraph_keys"),
     ("normalise", "parsers.tag", "normalize_text"),
     ("normalise", "parsers.fingerprint", "paragraph_keys"),
+    ("normalise", "parsers.release", "simplify"),
+    ("normalise", "parsers.release", "normalize_text"),
+    ("normalise", "parsers.release", "normalize_simplified"),
+    ("normalise", "parsers.release", "paragraph_keys_simplified"),
     ("segment", "jieba", "Tokenizer.lcut"),
-    ("MinHash", "parsers.release", "fingerprint"),
+    ("segment", "parsers.tag", "RustSegmenter.lcut"),
+    ("MinHash", "parsers.release", "fingerprint_keys"),
     ("tag", "parsers.tag", "Tagger.tag"),
 )
 

@@ -55,7 +55,11 @@ def fingerprint(title: str, body: str) -> Fingerprint:
 
     The body's paragraphs are separated by newlines, as `Extraction.body` gives them.
     """
-    keys = paragraph_keys(body)
+    return fingerprint_keys(title, paragraph_keys(body))
+
+
+def fingerprint_keys(title: str, keys: list[str]) -> Fingerprint:
+    """`fingerprint` of a release whose body's `paragraph_keys` are given."""
     key = "".join(keys) or comparison_key(title)
     content_hash = hashlib.sha256(key.encode("utf-8")).digest()
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_crc32)
