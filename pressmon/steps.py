@@ -543,10 +543,7 @@ def _store_release(
 
     cluster_id, outcome = assign_cluster(store, cur, fp)
     release["cluster_id"] = cluster_id
-    release_id = store.insert_release(cur, release)
-    store.set_bands(cur, release_id, fp.buckets)
-    store.set_paragraphs(cur, release_id, fp.paragraphs)
-    store.replace_tags(cur, release_id, scheme, tags)
+    store.insert_new_release(cur, release, fp.buckets, fp.paragraphs, tags)
     store.elect_canonical(cur, cluster_id)
     return outcome
 
