@@ -341,6 +341,7 @@ def process(config: Config, progress: ProgressArg = QUIET) -> dict[str, int]:
                 following = _claim(sessions[turn], config.batch_size, parse)
                 cur = claimed.cur
                 claimed.store.lock_clustering(cur)
+                done: list[tuple[int, bool]] = []
                 for row, (result, lossy) in zip(claimed.rows, parsed, strict=True):
                     if isinstance(result, str):
                         claimed.store.mark_processed(cur, row["id"], "failed", result, decoded_lossily=lossy)
@@ -348,6 +349,9 @@ def process(config: Config, progress: ProgressArg = QUIET) -> dict[str, int]:
                         continue
                     outcome = _store_page(claimed.store, cur, row, result, chain_ids, config.scheme, lossy)
                     counts[outcome] += 1
+                    if outcome != "failed":
+                        done.append((row["id"], lossy))
+                claimed.store.mark_done(cur, done)
             except BaseException:
                 error = sys.exc_info()
                 if following is not None:
@@ -491,7 +495,10 @@ def _store_page(
     scheme: str,
     lossy: bool = False,
 ) -> str:
-    """Store one parsed page inside a savepoint, so a row the database refuses fails only its own page."""
+    """Store one parsed page inside a savepoint, so a row the database refuses fails only its own page.
+
+    A page the database refuses is marked failed here; the caller marks stored pages done (`Store.mark_done`).
+    """
     cur.execute("SAVEPOINT page")
     try:
         outcome = _store_release(store, cur, row, parsed, chain_ids, scheme)
@@ -505,7 +512,6 @@ def _store_page(
         store.mark_processed(cur, row["id"], "failed", reason, decoded_lossily=lossy)
         return "failed"
     cur.execute("RELEASE SAVEPOINT page")
-    store.mark_processed(cur, row["id"], "done", decoded_lossily=lossy)
     return outcome
 
 

@@ -679,6 +679,20 @@ class Store:
             (state, error, decoded_lossily, raw_page_id),
         )
 
+    def mark_done(self, cur: psycopg2.extensions.cursor, pages: Sequence[tuple[int, bool]]) -> None:
+        """Mark stored pages done, given as (raw page id, decoded lossily), in one statement."""
+        if pages:
+            psycopg2.extras.execute_values(
+                cur,
+                """UPDATE raw_pages r
+                      SET process_state = 'done', process_error = NULL, processed_at = now(),
+                          decoded_lossily = v.lossy
+                     FROM (VALUES %s) AS v(id, lossy)
+                    WHERE r.id = v.id""",
+                pages,
+                page_size=len(pages),
+            )
+
     def requeue_all(self) -> int:
         """Mark every successfully fetched detail page pending again (after a parser fix)."""
         with self.transaction() as cur:
