@@ -1,10 +1,15 @@
-"""Processing throughput on one core, beside bare jieba on the same texts (`make bench-process`).
+"""Processing throughput beside bare jieba on the same texts (`make bench-process`).
 
 Raw pages: the offline site's 47 detail pages, each rendered in several variants (other view counter, one
 sentence changed) so every page is a distinct copy, loaded into a scratch database. pressmon's rate is the
 whole `pressmon.steps.process` step (decode, extract, normalise, fingerprint, tag, cluster, load) in releases
-per second; the baseline is `jieba.lcut` over the same release bodies. The last line is machine-readable:
+per second, with its default worker processes (PRESSMON_PROCESS_WORKERS, the CPU count); the baseline is
+`jieba.lcut` over the same release bodies, on one core. The last line is machine-readable:
 summary: ratio=<pressmon releases/s ÷ bare jieba releases/s>.
+
+`--profile` runs the step once more in this process with a clock on each stage (decode, extract, normalise,
+segment, MinHash, tag) and prints CPU milliseconds per release for each; "database" is the rest of the step's
+wall time: its queries, the server's work and the loop around them.
 """
 
 from __future__ import annotations
@@ -13,7 +18,11 @@ import argparse
 import dataclasses
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import jieba
 
@@ -30,17 +39,17 @@ RELEASES = qd_press.RELEASES_DIR
 
 def variants(copies: int) -> list[tuple[str, bytes, str]]:
     """Return (url, page bytes, body text) for every release in `copies` distinct variants."""
-    pages = []
+    return list(iter_variants(copies))
+
+
+def iter_variants(copies: int) -> Iterator[tuple[str, bytes, str]]:
     for release in load_releases(RELEASES):
         for n in range(copies):
             paragraphs = list(release.paragraphs)
             paragraphs[len(paragraphs) // 2] += f"（第{n}次更新）"
             variant = dataclasses.replace(release, paragraphs=tuple(paragraphs))
             url = f"{real_url(detail_path(release))}?v={n}"
-            pages.append(
-                (url, render_detail_page(variant, views=release.views + n).encode(), "\n".join(paragraphs))
-            )
-    return pages
+            yield url, render_detail_page(variant, views=release.views + n).encode(), "\n".join(paragraphs)
 
 
 def jieba_rate(bodies: list[str], repeats: int) -> float:
@@ -54,8 +63,7 @@ def jieba_rate(bodies: list[str], repeats: int) -> float:
     return max(rates)
 
 
-def pressmon_rate(pages: list[tuple[str, bytes, str]], url: str) -> tuple[float, dict[str, int]]:
-    config = Config(database_url=url, batch_size=100)
+def load_pages(pages: Iterable[tuple[str, bytes, str]], url: str, config: Config) -> None:
     with Store.open(config) as store:
         steps.prepare(store, config)
         for page_url, body, _ in pages:
@@ -71,15 +79,147 @@ def pressmon_rate(pages: list[tuple[str, bytes, str]], url: str) -> tuple[float,
                 body=body,
                 process_state="pending",
             )
-    steps.process(Config(database_url=url, batch_size=1))  # warm-up: jieba dictionary, OpenCC, imports
+
+
+def requeue(url: str, config: Config) -> None:
+    """Make every page pending again over an empty archive."""
     with Store.open(config) as store, store.transaction() as cur:
         cur.execute("UPDATE raw_pages SET process_state = 'pending'")
         cur.execute(
             "TRUNCATE releases, clusters, release_lsh_bands, release_chains, release_versions CASCADE"
         )
+
+
+def pressmon_rate(pages: list[tuple[str, bytes, str]], url: str) -> tuple[float, dict[str, int]]:
+    config = Config(database_url=url, batch_size=100)
+    load_pages(pages, url, config)
+    steps.process(Config(database_url=url, batch_size=1))  # warm-up: jieba dictionary, OpenCC, imports
+    requeue(url, config)
     start = time.perf_counter()
     counts = steps.process(config)
     return len(pages) / (time.perf_counter() - start), counts
+
+
+class StageClock:
+    """Exclusive time per stage: a stage called inside another is counted once, in its own stage."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self._nested: list[float] = []
+
+    def wrap(self, stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self._nested.append(0.0)
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - start
+                self.seconds[stage] += elapsed - self._nested.pop()
+                if self._nested:
+                    self._nested[-1] += elapsed
+
+        return timed
+
+
+# The functions the step calls for each stage: (stage, module or class, attribute).
+STAGES: tuple[tuple[str, str, str], ...] = (
+    ("decode", "parsers.extract", "decode_html"),
+    ("extract", "parsers.extract", "_extract"),
+    ("normalise", "parsers.normalize", "normalize_text"),
+    ("normalise", "parsers.normalize", "paragraph_keys"),
+    ("normalise", "parsers.tag", "normalize_text"),
+    ("normalise", "parsers.fingerprint", "paragraph_keys"),
+    ("normalise", "parsers.release", "simplify"),
+    ("normalise", "parsers.release", "normalize_text"),
+    ("normalise", "parsers.release", "normalize_simplified"),
+    ("normalise", "parsers.release", "paragraph_keys_simplified"),
+    ("segment", "jieba", "Tokenizer.lcut"),
+    ("segment", "parsers.tag", "RustSegmenter.lcut"),
+    ("MinHash", "parsers.release", "fingerprint_keys"),
+    ("tag", "parsers.tag", "Tagger.tag"),
+)
+
+
+@contextmanager
+def clocked(clock: StageClock) -> Iterator[None]:
+    """Put the clock on every stage function for the duration."""
+    import importlib
+
+    patched = []
+    for stage, module_name, attribute in STAGES:
+        owner: Any = importlib.import_module(module_name)
+        *path, name = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        original = owner.__dict__[name]
+        patched.append((owner, name, original))
+        setattr(owner, name, clock.wrap(stage, original))
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)
+
+
+def profile(pages: list[tuple[str, bytes, str]], url: str) -> dict[str, float]:
+    """Return milliseconds per release of each stage of one clocked run of the step in this process."""
+    config = Config(database_url=url, batch_size=100, **PROFILE_SETTINGS)
+    requeue(url, config)
+    clock = StageClock()
+    with clocked(clock):
+        start = time.perf_counter()
+        steps.process(config)
+        wall = time.perf_counter() - start
+    ms = {stage: seconds * 1000 / len(pages) for stage, seconds in clock.seconds.items()}
+    ms["database"] = wall * 1000 / len(pages) - sum(ms.values())
+    ms["total"] = wall * 1000 / len(pages)
+    return ms
+
+
+# Run in a fresh interpreter, so its peak resident memory is the step's alone (and its workers').
+MEMORY_PROBE = """
+import json, resource, sys
+from pressmon import steps
+from pressmon.config import Config
+counts = steps.process(Config(database_url=sys.argv[1], batch_size=100))
+print(json.dumps({"counts": counts,
+                  "step_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def peak_memory(page_counts: list[int]) -> None:
+    """Print the peak resident memory of `pressmon.steps.process` (and of its largest worker) over N pages."""
+    import json
+    import math
+    import subprocess
+
+    from benchmarks.db import scratch_database
+
+    releases = len(load_releases(RELEASES))
+    for count in page_counts:
+        with scratch_database() as url:
+            load_pages(iter_variants(math.ceil(count / releases)), url, Config(database_url=url))
+            start = time.perf_counter()
+            out = subprocess.run(
+                [sys.executable, "-c", MEMORY_PROBE, url],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            ).stdout
+            seconds = time.perf_counter() - start
+        result = json.loads(out.strip().splitlines()[-1])
+        pages = sum(result["counts"].values())
+        print(
+            f"{pages:6d} pages: peak RSS {result['step_mb']:6.0f} MB (step), {result['worker_mb']:6.0f} MB "
+            f"(largest worker); {seconds:6.1f} s, {pages / seconds:5.1f} pages/s"
+        )
+
+
+# Settings of the clocked run: every stage in this process, where the clock can see it.
+PROFILE_SETTINGS: dict[str, Any] = {"process_workers": 1}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +228,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--copies", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="also print ms per release of each stage")
+    parser.add_argument(
+        "--memory",
+        type=int,
+        nargs="+",
+        metavar="PAGES",
+        help="only print the step's peak memory over PAGES pages",
+    )
     args = parser.parse_args(argv)
+    if args.memory:
+        peak_memory(args.memory)
+        return 0
     pages = variants(args.copies)
     bodies = [body for _, _, body in pages]
     chars = sum(len(b) for b in bodies) / len(bodies)
@@ -98,9 +249,14 @@ def main(argv: list[str] | None = None) -> int:
     before = jieba_rate(bodies, args.repeats)
     with scratch_database() as url:
         ours, counts = pressmon_rate(pages, url)
+        stages = profile(pages, url) if args.profile else {}
     bare = max(before, jieba_rate(bodies, args.repeats))
     print(f"bare jieba.lcut:            {bare:8.1f} releases/s")
-    print(f"pressmon process (one core): {ours:8.1f} releases/s  {counts}")
+    print(f"pressmon process:           {ours:8.1f} releases/s  {counts}")
+    if stages:
+        print("profile (ms per release, one process):")
+        for stage in ("decode", "extract", "normalise", "segment", "MinHash", "tag", "database", "total"):
+            print(f"  {stage:<10} {stages.get(stage, 0.0):6.2f}")
     print(f"summary: ratio={ours / bare:.3f}")
     return 0
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import zlib
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from datasketch import MinHash
+from datasketch.minhash import _fmix
 
 from parsers.normalize import comparison_key, paragraph_keys
 
@@ -55,14 +57,36 @@ def fingerprint(title: str, body: str) -> Fingerprint:
 
     The body's paragraphs are separated by newlines, as `Extraction.body` gives them.
     """
-    keys = paragraph_keys(body)
+    return fingerprint_keys(title, paragraph_keys(body))
+
+
+def fingerprint_keys(title: str, keys: list[str]) -> Fingerprint:
+    """`fingerprint` of a release whose body's `paragraph_keys` are given."""
     key = "".join(keys) or comparison_key(title)
     content_hash = hashlib.sha256(key.encode("utf-8")).digest()
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_crc32)
-    minhash.update_batch([s.encode("utf-8") for s in shingles(key)])
-    values = minhash.hashvalues.astype(np.uint32)
+    values = minhash_values(key)
     long_paragraphs = {_hash64(k): len(k) for k in keys if len(k) >= PARAGRAPH_MIN_CHARS}
     return Fingerprint(content_hash, values.tobytes(), band_buckets(values), tuple(long_paragraphs.items()))
+
+
+@cache
+def _minhash_template() -> MinHash:
+    return MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_crc32)
+
+
+def minhash_values(key: str) -> np.ndarray:
+    """Return the MinHash signature (uint32) of a comparison key's shingles, all permutations at once.
+
+    The values are datasketch's `MinHash(NUM_PERM, SEED, crc32).update_batch(shingles)` (its affine32 scheme),
+    computed as one matrix over the shingles instead of through a MinHash object per release.
+    """
+    template = _minhash_template()
+    hashes = np.fromiter((zlib.crc32(s.encode("utf-8")) for s in shingles(key)), dtype=np.uint32)
+    if not hashes.size:
+        return template.hashvalues.astype(np.uint32)
+    a, b = template.permutations
+    mixed = _fmix(hashes, 32)
+    return (mixed[:, np.newaxis] * a + b).min(axis=0).astype(np.uint32)
 
 
 def _hash64(text: str) -> int:

@@ -38,13 +38,20 @@ def to_simplified(text: str) -> str:
     return text.translate(VARIANTS)
 
 
+def simplify(text: str) -> str:
+    """Return text in NFKC width and simplified script without pinyin glosses: the costly common part of
+    `normalize_text` and `paragraph_keys`, for callers that need both of one text."""
+    return to_simplified(PINYIN_GLOSS.sub("", unicodedata.normalize("NFKC", text)))
+
+
 def normalize_text(text: str) -> str:
     """Return the form two copies of one release share: NFKC width, simplified script, no volatile bits."""
-    text = unicodedata.normalize("NFKC", text)
-    text = PINYIN_GLOSS.sub("", text)
-    text = to_simplified(text)
-    text = VOLATILE.sub(" ", text)
-    return WHITESPACE.sub(" ", text).strip()
+    return normalize_simplified(simplify(text))
+
+
+def normalize_simplified(text: str) -> str:
+    """`normalize_text` of text that `simplify` returned."""
+    return WHITESPACE.sub(" ", VOLATILE.sub(" ", text)).strip()
 
 
 def comparison_key(text: str) -> str:
@@ -57,9 +64,11 @@ def paragraph_keys(text: str) -> list[str]:
 
     There is exactly one key per line, even where a volatile bit runs across a line break.
     """
-    text = unicodedata.normalize("NFKC", text)
-    text = PINYIN_GLOSS.sub("", text)
-    text = to_simplified(text)
+    return paragraph_keys_simplified(simplify(text))
+
+
+def paragraph_keys_simplified(text: str) -> list[str]:
+    """`paragraph_keys` of text that `simplify` returned."""
     text = VOLATILE.sub(_blank_keeping_line_breaks, text)
     return [NON_WORD.sub("", line).lower() for line in text.split("\n")]
 

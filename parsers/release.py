@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from parsers.extract import DEFAULT_OPTIONS, Extraction, ExtractOptions, extract_page
-from parsers.fingerprint import Fingerprint, fingerprint
+from parsers.fingerprint import Fingerprint, fingerprint_keys
 from parsers.hints import PageHints
+from parsers.normalize import normalize_simplified, normalize_text, paragraph_keys_simplified, simplify
 from parsers.tag import Tag, Tagger
 
 
@@ -44,12 +45,13 @@ def parse_release(
 
 
 def analyse(extraction: Extraction, tagger: Tagger) -> ParsedRelease:
-    """Fingerprint and tag an extracted release."""
-    body_tokens = tagger.tokens(extraction.body)
-    title_tokens = tagger.tokens(extraction.title)
+    """Fingerprint and tag an extracted release, normalising and segmenting each text once."""
+    body = simplify(extraction.body)
+    body_tokens = tagger.normalised_tokens(normalize_simplified(body))
+    title_tokens = tagger.normalised_tokens(normalize_text(extraction.title))
     return ParsedRelease(
         extraction=extraction,
-        fingerprint=fingerprint(extraction.title, extraction.body),
+        fingerprint=fingerprint_keys(extraction.title, paragraph_keys_simplified(body)),
         tokens=tuple(title_tokens + body_tokens),
-        tags=tuple(tagger.tag(extraction.title, extraction.body, body_tokens)),
+        tags=tuple(tagger.tag(extraction.title, extraction.body, body_tokens, title_tokens)),
     )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import logging
 import math
+import os
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 import jieba
 
@@ -18,6 +20,15 @@ from parsers.taxonomy import CURRENT_SCHEME, TERM_WEIGHTS, Scheme, load_scheme, 
 
 jieba.setLogLevel(logging.WARNING)
 _TOKENIZER_LOCK = threading.Lock()
+# PRESSMON_SEGMENTER=jieba forces the pure-Python segmenter even where rjieba is installed.
+SEGMENTER_ENV = "PRESSMON_SEGMENTER"
+# The characters jieba keeps in one block with Han text but segments with its own rules ("2.3", "10%",
+# "2019-09-23" → 2019 - 09 - 23), where jieba-rs differs.
+_LATIN_RUN = re.compile(r"[a-zA-Z0-9+#&._%\-]+")
+
+
+class Segmenter(Protocol):
+    def lcut(self, text: str) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -57,13 +68,64 @@ def tokenizer(scheme_code: str = CURRENT_SCHEME) -> jieba.Tokenizer:
         return tok
 
 
+class RustSegmenter:
+    """jieba-rs (rjieba) over jieba's own dictionary and a scheme's user dictionary: jieba's tokens, 20× faster.
+
+    jieba-rs cuts runs of digits, Latin letters and `+#&._%-` its own way; those runs, short and rare, are
+    handed to jieba, so the tokens are jieba's.
+    """
+
+    def __init__(self, user_dictionary: str, fallback: jieba.Tokenizer):
+        import rjieba
+
+        self._rust = rjieba.Jieba()
+        for line in user_dictionary.splitlines():
+            word, freq = line.rsplit(" ", 1)
+            self._rust.add_word(word, int(freq), None)
+        self._jieba = fallback
+
+    def lcut(self, text: str) -> list[str]:
+        out: list[str] = []
+        run: list[str] = []
+        for token in self._rust.cut(text):
+            if _LATIN_RUN.fullmatch(token):
+                run.append(token)
+                continue
+            if run:
+                out.extend(self._latin(run))
+                run = []
+            out.append(token)
+        if run:
+            out.extend(self._latin(run))
+        return out
+
+    def _latin(self, run: list[str]) -> list[str]:
+        if len(run) == 1 and run[0].isalnum():
+            return run
+        return self._jieba.lcut("".join(run))
+
+
+@cache
+def segmenter(scheme_code: str = CURRENT_SCHEME) -> Segmenter:
+    """Return the segmenter of a scheme: rjieba where installed (and not switched off), else jieba."""
+    fallback = tokenizer(scheme_code)
+    if os.environ.get(SEGMENTER_ENV, "").lower() == "jieba":
+        return fallback
+    try:
+        import rjieba  # noqa: F401
+    except ImportError:
+        return fallback
+    return RustSegmenter(user_dictionary(load_scheme(scheme_code)), fallback)
+
+
 def tokens(text: str, scheme_code: str = CURRENT_SCHEME) -> list[str]:
-    """Segment normalised text into lower-case jieba tokens, dropping whitespace and punctuation."""
-    return [
-        t.lower()
-        for t in tokenizer(scheme_code).lcut(normalize_text(text))
-        if t.strip() and (t.isalnum() or len(t) > 1)
-    ]
+    """Segment text into lower-case jieba tokens, dropping whitespace and punctuation."""
+    return normalised_tokens(normalize_text(text), scheme_code)
+
+
+def normalised_tokens(text: str, scheme_code: str = CURRENT_SCHEME) -> list[str]:
+    """Segment text already normalised with `normalize_text`."""
+    return [t.lower() for t in segmenter(scheme_code).lcut(text) if t.strip() and (t.isalnum() or len(t) > 1)]
 
 
 class Tagger:
@@ -81,9 +143,19 @@ class Tagger:
         """Segment text with this scheme's dictionary."""
         return tokens(text, self.scheme.code)
 
-    def tag(self, title: str, body: str, body_tokens: list[str] | None = None) -> list[Tag]:
+    def normalised_tokens(self, text: str) -> list[str]:
+        """Segment text already normalised with `normalize_text`."""
+        return normalised_tokens(text, self.scheme.code)
+
+    def tag(
+        self,
+        title: str,
+        body: str,
+        body_tokens: list[str] | None = None,
+        title_tokens: list[str] | None = None,
+    ) -> list[Tag]:
         """Return the chains the release is about, strongest first."""
-        scored = self.score_all(title, body, body_tokens)
+        scored = self.score_all(title, body, body_tokens, title_tokens)
         if not scored:
             return []
         top = max(t.evidence["points"] for t in scored)
@@ -100,9 +172,15 @@ class Tagger:
             and tag.evidence["points"] >= o.min_share * top_points
         )
 
-    def score_all(self, title: str, body: str, body_tokens: list[str] | None = None) -> list[Tag]:
+    def score_all(
+        self,
+        title: str,
+        body: str,
+        body_tokens: list[str] | None = None,
+        title_tokens: list[str] | None = None,
+    ) -> list[Tag]:
         """Return a scored Tag for every chain with any evidence, strongest first."""
-        title_hits = self._hits(self.tokens(title))
+        title_hits = self._hits(title_tokens if title_tokens is not None else self.tokens(title))
         body_hits = self._hits(body_tokens if body_tokens is not None else self.tokens(body))
         body_chars = len(body)
         units = max(1.0, body_chars / self.options.chars_per_unit)

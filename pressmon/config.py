@@ -60,6 +60,7 @@ class Config:
         crawl_overlap: how many already-known detail pages a spider walks past before it stops.
         max_list_pages: a ceiling on list pages per source and run (the first crawl of an archive).
         batch_size: raw pages processed per database transaction.
+        process_workers: processes that parse pages (1: parse in the process itself).
         crawl_delay: seconds between requests to one site (AutoThrottle starts there and adapts).
         download_timeout: seconds before a request is given up.
         owed_retries: failed fetches of a detail page (over as many runs) before it is given up and reported.
@@ -88,6 +89,7 @@ class Config:
     crawl_overlap: int = 3
     max_list_pages: int = 200
     batch_size: int = 100
+    process_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     crawl_delay: float = 1.0
     download_timeout: float = 30.0
     owed_retries: int = 5
@@ -141,6 +143,7 @@ class Config:
             crawl_overlap=_int(env, "PRESSMON_CRAWL_OVERLAP", defaults.crawl_overlap),
             max_list_pages=_int(env, "PRESSMON_MAX_LIST_PAGES", defaults.max_list_pages, minimum=1),
             batch_size=_int(env, "PRESSMON_BATCH_SIZE", defaults.batch_size, minimum=1),
+            process_workers=_int(env, "PRESSMON_PROCESS_WORKERS", defaults.process_workers, minimum=1),
             crawl_delay=_float(env, "PRESSMON_CRAWL_DELAY", defaults.crawl_delay),
             download_timeout=_float(
                 env, "PRESSMON_DOWNLOAD_TIMEOUT", defaults.download_timeout, positive=True

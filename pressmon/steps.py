@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import multiprocessing
 import os
 import re
 import subprocess
 import sys
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -313,35 +317,132 @@ def process(config: Config, progress: ProgressArg = QUIET) -> dict[str, int]:
 
     A page that cannot be parsed or stored, whatever the reason, is marked failed with that reason and the
     batch goes on; only the database itself failing stops the step.
+
+    Pages are parsed in `config.process_workers` processes. Two sessions take turns: while one stores its
+    batch (holding the clustering lock), the pages the other has claimed are being parsed.
     """
     from parsers.tag import Tagger
 
     progress = as_progress(progress)
     tagger = Tagger(load_scheme(config.scheme))
     counts: Counter[str] = Counter()
-    with Store.open(config) as store:
+    with Store.open(config) as store, Store.open(config) as ahead, _page_parser(config, tagger) as parse:
         chain_ids = sync_taxonomy(store, config.scheme, current=True)
         total = store.pending_count()
         progress.start("process", total, "pages")
-        while True:
-            with store.transaction() as cur:
-                batch = store.claim_pending(cur, config.batch_size)
-                if not batch:
-                    break
-                parsed = [(row, *_parse_row(row, tagger)) for row in batch]
-                store.lock_clustering(cur)
-                for row, result, lossy in parsed:
+        sessions = (store, ahead)
+        claimed = _claim(store, config.batch_size, parse)
+        turn = 0
+        while claimed is not None:
+            following = None
+            try:
+                parsed = claimed.parsed()
+                turn = 1 - turn
+                following = _claim(sessions[turn], config.batch_size, parse)
+                cur = claimed.cur
+                claimed.store.lock_clustering(cur)
+                done: list[tuple[int, bool]] = []
+                for row, (result, lossy) in zip(claimed.rows, parsed, strict=True):
                     if isinstance(result, str):
-                        store.mark_processed(cur, row["id"], "failed", result, decoded_lossily=lossy)
+                        claimed.store.mark_processed(cur, row["id"], "failed", result, decoded_lossily=lossy)
                         counts["failed"] += 1
                         continue
-                    outcome = _store_page(store, cur, row, result, chain_ids, config.scheme, lossy)
+                    outcome = _store_page(claimed.store, cur, row, result, chain_ids, config.scheme, lossy)
                     counts[outcome] += 1
+                    if outcome != "failed":
+                        done.append((row["id"], lossy))
+                claimed.store.mark_done(cur, done)
+            except BaseException:
+                error = sys.exc_info()
+                if following is not None:
+                    following.abandon(error)
+                if not claimed.stack.__exit__(*error):
+                    raise
+            else:
+                claimed.stack.close()  # commit
             progress.update(
                 sum(counts.values()), total, ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
             )
+            claimed = following
         progress.finish()
     return dict(counts)
+
+
+ParseResult = tuple["ParsedRelease | str", bool]
+PageParser = Callable[[list[dict[str, Any]]], Callable[[], list[ParseResult]]]
+
+
+@dataclass
+class _Claimed:
+    """A batch of pages claimed in an open transaction, and its parse (under way, or done)."""
+
+    store: Store
+    stack: ExitStack
+    cur: Any
+    rows: list[dict[str, Any]]
+    parsed: Callable[[], list[ParseResult]]
+
+    def abandon(self, error: Any) -> None:
+        """Roll the batch back: its pages stay pending."""
+        with contextlib.suppress(Exception):
+            self.stack.__exit__(*error)
+
+
+def _claim(store: Store, batch_size: int, parse: PageParser) -> _Claimed | None:
+    """Open a transaction, claim a batch of pending pages in it and start parsing them; None when none is left."""
+    stack = ExitStack()
+    cur = stack.enter_context(store.transaction())
+    try:
+        rows = store.claim_pending(cur, batch_size)
+        for row in rows:
+            row["body"] = bytes(row["body"])  # a memoryview from the driver: bytes travel to the workers
+        if not rows:
+            stack.close()
+            return None
+        return _Claimed(store, stack, cur, rows, parse(rows))
+    except BaseException:
+        stack.__exit__(*sys.exc_info())
+        raise
+
+
+# The tagger of a parsing worker process (set by `_start_worker`).
+_worker_tagger: Tagger | None = None
+
+
+def _start_worker(tagger: Tagger) -> None:
+    global _worker_tagger
+    _worker_tagger = tagger
+
+
+def _parse_in_worker(row: dict[str, Any]) -> ParseResult:
+    assert _worker_tagger is not None
+    return _parse_row(row, _worker_tagger)
+
+
+@contextmanager
+def _page_parser(config: Config, tagger: Tagger) -> Iterator[PageParser]:
+    """Yield a function that starts parsing a batch and returns how to wait for its results.
+
+    With more than one worker, pages are parsed in forked processes, which inherit the loaded dictionaries
+    (the segmenter is loaded here first, once); the parsers are pure, so results are those of one process.
+    """
+    from parsers.tag import segmenter
+
+    if config.process_workers <= 1:
+        yield lambda rows: lambda: [_parse_row(row, tagger) for row in rows]
+        return
+    segmenter(tagger.scheme.code)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        config.process_workers, mp_context=context, initializer=_start_worker, initargs=(tagger,)
+    ) as pool:
+
+        def start(rows: list[dict[str, Any]]) -> Callable[[], list[ParseResult]]:
+            chunk = max(1, len(rows) // (config.process_workers * 4))
+            results = pool.map(_parse_in_worker, rows, chunksize=chunk)
+            return lambda: list(results)
+
+        yield start
 
 
 def parse_release(*args: Any, **kwargs: Any) -> ParsedRelease:
@@ -363,7 +464,7 @@ def _content_type(row: dict[str, Any]) -> str | None:
     return next((v[0] for k, v in headers.items() if k.lower() == "content-type" and v), None)
 
 
-def _parse_row(row: dict[str, Any], tagger: Tagger) -> tuple[ParsedRelease | str, bool]:
+def _parse_row(row: dict[str, Any], tagger: Tagger) -> ParseResult:
     """Parse one raw page; return the release, or why the page could not be parsed, and whether its bytes
     decoded only lossily (source health's encoding_error)."""
     from parsers.decode import decode_html
@@ -394,7 +495,10 @@ def _store_page(
     scheme: str,
     lossy: bool = False,
 ) -> str:
-    """Store one parsed page inside a savepoint, so a row the database refuses fails only its own page."""
+    """Store one parsed page inside a savepoint, so a row the database refuses fails only its own page.
+
+    A page the database refuses is marked failed here; the caller marks stored pages done (`Store.mark_done`).
+    """
     cur.execute("SAVEPOINT page")
     try:
         outcome = _store_release(store, cur, row, parsed, chain_ids, scheme)
@@ -408,7 +512,6 @@ def _store_page(
         store.mark_processed(cur, row["id"], "failed", reason, decoded_lossily=lossy)
         return "failed"
     cur.execute("RELEASE SAVEPOINT page")
-    store.mark_processed(cur, row["id"], "done", decoded_lossily=lossy)
     return outcome
 
 
@@ -446,10 +549,7 @@ def _store_release(
 
     cluster_id, outcome = assign_cluster(store, cur, fp)
     release["cluster_id"] = cluster_id
-    release_id = store.insert_release(cur, release)
-    store.set_bands(cur, release_id, fp.buckets)
-    store.set_paragraphs(cur, release_id, fp.paragraphs)
-    store.replace_tags(cur, release_id, scheme, tags)
+    store.insert_new_release(cur, release, fp.buckets, fp.paragraphs, tags)
     store.elect_canonical(cur, cluster_id)
     return outcome
 

@@ -679,6 +679,20 @@ class Store:
             (state, error, decoded_lossily, raw_page_id),
         )
 
+    def mark_done(self, cur: psycopg2.extensions.cursor, pages: Sequence[tuple[int, bool]]) -> None:
+        """Mark stored pages done, given as (raw page id, decoded lossily), in one statement."""
+        if pages:
+            psycopg2.extras.execute_values(
+                cur,
+                """UPDATE raw_pages r
+                      SET process_state = 'done', process_error = NULL, processed_at = now(),
+                          decoded_lossily = v.lossy
+                     FROM (VALUES %s) AS v(id, lossy)
+                    WHERE r.id = v.id""",
+                pages,
+                page_size=len(pages),
+            )
+
     def requeue_all(self) -> int:
         """Mark every successfully fetched detail page pending again (after a parser fix)."""
         with self.transaction() as cur:
@@ -784,6 +798,54 @@ class Store:
                        to_tsvector('simple', %(search_text)s), %(cluster_id)s, %(raw_page_id)s)
                RETURNING id""",
             _release_params(release),
+        )
+        return cur.fetchone()["id"]
+
+    def insert_new_release(
+        self,
+        cur: psycopg2.extensions.cursor,
+        release: dict[str, Any],
+        buckets: Sequence[int],
+        paragraphs: Sequence[tuple[int, int]],
+        tags: Sequence[tuple[int, float, dict[str, Any]]],
+    ) -> int:
+        """Insert a release seen for the first time with its band buckets, paragraph hashes and tags, in one
+        round trip; return its id."""
+        params = _release_params(release) | {
+            "buckets": list(buckets),
+            "paragraph_hashes": [digest for digest, _ in paragraphs],
+            "paragraph_chars": [chars for _, chars in paragraphs],
+            "chain_ids": [chain_id for chain_id, _, _ in tags],
+            "scores": [score for _, score, _ in tags],
+            "evidence": [json.dumps(evidence, ensure_ascii=False) for _, _, evidence in tags],
+        }
+        cur.execute(
+            """WITH new AS (
+                   INSERT INTO releases (source, canonical_url, url, title, published_at, publisher, body,
+                                         speakers, attachments, content_hash, minhash, search_tokens,
+                                         cluster_id, raw_page_id)
+                   VALUES (%(source)s, %(canonical_url)s, %(url)s, %(title)s, %(published_at)s, %(publisher)s,
+                           %(body)s, %(speakers)s, %(attachments)s, %(content_hash)s, %(minhash)s,
+                           to_tsvector('simple', %(search_text)s), %(cluster_id)s, %(raw_page_id)s)
+                   RETURNING id
+               ), bands AS (
+                   INSERT INTO release_lsh_bands (band, bucket, release_id)
+                   SELECT b.n - 1, b.bucket, new.id
+                     FROM new, unnest(%(buckets)s::bigint[]) WITH ORDINALITY AS b(bucket, n)
+                   ON CONFLICT DO NOTHING
+               ), paragraphs AS (
+                   INSERT INTO release_paragraphs (hash, release_id, chars)
+                   SELECT p.hash, new.id, p.chars
+                     FROM new, unnest(%(paragraph_hashes)s::bigint[], %(paragraph_chars)s::integer[]) AS p(hash, chars)
+                   ON CONFLICT DO NOTHING
+               ), tags AS (
+                   INSERT INTO release_chains (release_id, chain_id, score, evidence)
+                   SELECT new.id, t.chain_id, t.score, t.evidence::jsonb
+                     FROM new, unnest(%(chain_ids)s::integer[], %(scores)s::float8[], %(evidence)s::text[])
+                                 AS t(chain_id, score, evidence)
+               )
+               SELECT id FROM new""",
+            params,
         )
         return cur.fetchone()["id"]
 

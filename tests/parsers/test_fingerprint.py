@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import json
+import random
 
+import numpy as np
 import pytest
+from datasketch import MinHash
 
-from parsers.fingerprint import SAME_RELEASE_THRESHOLD, fingerprint, same_release, shingles, similarity
+from parsers.fingerprint import (
+    NUM_PERM,
+    SAME_RELEASE_THRESHOLD,
+    SEED,
+    _crc32,
+    fingerprint,
+    minhash_values,
+    same_release,
+    shingles,
+    similarity,
+)
 from pressmon.offline import qd_press
 
 RELEASES_DIR = qd_press.RELEASES_DIR
@@ -139,3 +152,18 @@ def test_shingles_are_overlapping_five_character_windows() -> None:
     assert shingles("低空经济发展") == {"低空经济发", "空经济发展"}
     assert shingles("低空") == {"低空"}
     assert shingles("") == set()
+
+
+# Characters of one, two, three and four UTF-8 bytes.
+KEY_CHARACTERS = "国务院新闻办公室发布会青岛市人工智能产业链abcXYZ0123（）。，、ⅰ𠀀"
+
+
+@pytest.mark.parametrize("length", [0, 1, 4, 5, 6, 50, 3000])
+def test_the_vectorised_minhash_gives_datasketchs_signature(length: int) -> None:
+    """Signatures stored before stay comparable with new ones."""
+    rng = random.Random(length)
+    for _ in range(20):
+        key = "".join(rng.choice(KEY_CHARACTERS) for _ in range(length))
+        minhash = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_crc32)
+        minhash.update_batch([s.encode("utf-8") for s in shingles(key)])
+        assert minhash_values(key).tobytes() == minhash.hashvalues.astype(np.uint32).tobytes()
