@@ -85,6 +85,8 @@ class Config:
     contact: str = DEFAULT_CONTACT
     base_urls: Mapping[str, str] = field(default_factory=dict)
     sources: tuple[str, ...] | None = None
+    # Read by parsers.tag from the environment itself (parsers take no Config); checked here with the rest.
+    segmenter: str | None = None
     scheme: str = "qingdao-10plus1-2025"
     crawl_overlap: int = 3
     max_list_pages: int = 200
@@ -139,6 +141,7 @@ class Config:
             contact=_one_line(env, "PRESSMON_CONTACT", defaults.contact),
             base_urls=base_urls,
             sources=_sources(env.get("PRESSMON_SOURCES") or None),
+            segmenter=_segmenter(env.get("PRESSMON_SEGMENTER") or None),
             scheme=_scheme(env.get("PRESSMON_SCHEME") or defaults.scheme),
             crawl_overlap=_int(env, "PRESSMON_CRAWL_OVERLAP", defaults.crawl_overlap),
             max_list_pages=_int(env, "PRESSMON_MAX_LIST_PAGES", defaults.max_list_pages, minimum=1),
@@ -276,6 +279,15 @@ def _scheme(code: str) -> str:
             f"PRESSMON_SCHEME must be one of {', '.join(known)}; got {code!r}", "PRESSMON_SCHEME"
         )
     return code
+
+
+def _segmenter(value: str | None) -> str | None:
+    if value is not None and value.lower() not in ("jieba", "rjieba"):
+        raise ConfigError(
+            f"PRESSMON_SEGMENTER must be jieba or rjieba (unset: rjieba where installed), not {value!r}",
+            "PRESSMON_SEGMENTER",
+        )
+    return value.lower() if value else None
 
 
 def _sources(value: str | None) -> tuple[str, ...] | None:

@@ -40,6 +40,8 @@ BAD_INPUT = [
     (["sources"], {"PRESSMON_CRAWL_OVERLAP": "-1"}, 1, "PRESSMON_CRAWL_OVERLAP must not be negative"),
     (["sources"], {"PRESSMON_MAX_LIST_PAGES": "0"}, 1, "PRESSMON_MAX_LIST_PAGES must be at least 1"),
     (["sources"], {"PRESSMON_OWED_RETRIES": "0"}, 1, "PRESSMON_OWED_RETRIES must be at least 1"),
+    (["process"], {"PRESSMON_PROCESS_WORKERS": "0"}, 1, "PRESSMON_PROCESS_WORKERS must be at least 1"),
+    (["process"], {"PRESSMON_SEGMENTER": "rust"}, 1, "PRESSMON_SEGMENTER must be jieba or rjieba"),
     (["sources"], {"PRESSMON_MAX_PAGE_BYTES": "0"}, 1, "PRESSMON_MAX_PAGE_BYTES must be at least 1"),
     (["sources"], {"PRESSMON_CONNECT_TIMEOUT": "ten"}, 1, "PRESSMON_CONNECT_TIMEOUT must be a whole number"),
     (["sources"], {"PRESSMON_TASK_RETRIES": "-2"}, 1, "PRESSMON_TASK_RETRIES must not be negative"),
