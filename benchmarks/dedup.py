@@ -162,7 +162,7 @@ def measure(store: Store, held: int, probes, serial: int, rounds: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.db import scratch_database
+    from tests.support.db import scratch_database
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", type=int, default=10_000)

@@ -15,7 +15,7 @@ import time
 import warnings
 from pathlib import Path
 
-from benchmarks.harness import Case, Output, Scores, Tool, all_cases, pressmon_tool, score
+from tests.support.harness import Case, Output, Scores, Tool, all_cases, pressmon_tool, score
 
 
 def trafilatura_tool(case: Case) -> Output:

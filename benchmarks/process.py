@@ -195,7 +195,7 @@ def peak_memory(page_counts: list[int]) -> None:
     import math
     import subprocess
 
-    from benchmarks.db import scratch_database
+    from tests.support.db import scratch_database
 
     releases = len(load_releases(RELEASES))
     for count in page_counts:
@@ -223,7 +223,7 @@ PROFILE_SETTINGS: dict[str, Any] = {"process_workers": 1}
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.db import scratch_database
+    from tests.support.db import scratch_database
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--copies", type=int, default=6)

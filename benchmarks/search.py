@@ -161,7 +161,7 @@ def check_plan(call: str, plan: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.db import scratch_database
+    from tests.support.db import scratch_database
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--releases", type=int, default=100_000)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.db import admin, server_url, with_database
+from tests.support.db import admin, server_url, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

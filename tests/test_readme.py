@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.db import admin, with_database
 from pressmon.cli import main
 from pressmon.config import BASE_URL_PREFIX
 from pressmon.store import as_role, connect
+from tests.support.db import admin, with_database
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import HELD_OUT, RECONSTRUCTED, TUNED, all_cases, pressmon_tool, score
 from tests.corpus import needs_corpus
+from tests.support.harness import HELD_OUT, RECONSTRUCTED, TUNED, all_cases, pressmon_tool, score
 
 pytestmark = needs_corpus
 

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from benchmarks.db import admin, with_database
 from pressmon.offline.server import OfflineSite, OffsiteServer
 from tests.faults.harness import (
     HANG_SECONDS,
@@ -29,6 +28,7 @@ from tests.faults.harness import (
     baseline_from,
 )
 from tests.faults.smtp import FaultySmtp
+from tests.support.db import admin, with_database
 
 RESULTS = pytest.StashKey[list[Result]]()
 BASELINE = pytest.StashKey[Baseline]()

@@ -66,8 +66,8 @@ def crawl_offline_site(url: str, var_dir: Path) -> Config:
 
 
 def main(out: Path) -> None:
-    from benchmarks.db import scratch_database
     from tests.render.chromium import Chromium, save
+    from tests.support.db import scratch_database
 
     with tempfile.TemporaryDirectory() as tmp, Chromium() as browser:
         with scratch_database() as url:

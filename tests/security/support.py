@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from benchmarks.db import admin, with_database
 from pressmon.config import Config
+from tests.support.db import admin, with_database
 
 READER = "pressmon_reader"
 

@@ -17,10 +17,10 @@ import psycopg2.errors
 import pytest
 from psycopg2 import sql
 
-from benchmarks.db import admin, with_database
 from pressmon import embedded
 from pressmon.store import as_role, connect, migrate
 from tests.security.support import READER, embedded_pressmon, migrated_database
+from tests.support.db import admin, with_database
 
 pytestmark = pytest.mark.integration
 

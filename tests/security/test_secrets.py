@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.db import with_database
 from pressmon.config import Config
 from pressmon.errors import PressmonError
 from pressmon.mail import SmtpTarget
@@ -25,6 +24,7 @@ from pressmon.store import Store, connect
 from tests.conftest import ROOT, SmtpServer, free_port
 from tests.pages import add_page, releases
 from tests.security.support import with_password
+from tests.support.db import with_database
 
 pytestmark = pytest.mark.integration
 

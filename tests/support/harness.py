@@ -13,7 +13,7 @@ from pathlib import Path
 from parsers.decode import looks_mojibake
 from pressmon.offline import qd_press
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Every `tests/eval/*_cases.json` is read: a new group of pages is one more file, no code change.
 CASES_DIR = ROOT / "tests" / "eval"
 CORPUS_HTML = Path(os.environ.get("PRESSMON_CORPUS_DIR") or ROOT.parent / "shared" / "corpus") / "html"

@@ -1,0 +1,1 @@
+"""What tests and benchmarks share: scratch databases, the extraction harness."""
