@@ -124,7 +124,48 @@ class _Fault:
     remaining: int | None
 
 
-class OfflineSite:
+class _FaultsAndLog:
+    """What every offline site keeps: the faults set on its paths, and the log of what it answered."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: dict[str, _Fault] = {}
+        self._requests: list[tuple[str, str, int]] = []
+
+    def _put_fault(self, path: str, kind: str, times: int | None) -> None:
+        if times is not None and times < 1:
+            raise ValueError(f"times={times} must be at least 1")
+        with self._lock:
+            self._faults[path] = _Fault(kind, times)
+
+    def clear_faults(self) -> None:
+        """Serve every path normally again."""
+        with self._lock:
+            self._faults.clear()
+
+    @property
+    def requests(self) -> list[tuple[str, str, int]]:
+        """Return a snapshot of the (method, path, status) of every response sent, in order."""
+        with self._lock:
+            return list(self._requests)
+
+    def _record(self, method: str, path: str, status: int) -> None:
+        with self._lock:
+            self._requests.append((method, path, status))
+
+    def _take_fault(self, path: str) -> str | None:
+        with self._lock:
+            fault = self._faults.get(path)
+            if fault is None:
+                return None
+            if fault.remaining is not None:
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    del self._faults[path]
+            return fault.kind
+
+
+class OfflineSite(_FaultsAndLog):
     """The offline press-conference site of qd_press, generated from its release data.
 
     It serves on a listener of its own (`start()`, or as a context manager), or on its host's listener when
@@ -154,7 +195,7 @@ class OfflineSite:
         self.timeout_delay = DEFAULT_TIMEOUT_DELAY
         self.offsite_base_url = offsite_base_url.rstrip("/")
         self.huge_page_bytes = HUGE_PAGE_BYTES
-        self._lock = threading.Lock()
+        super().__init__()
         self._views = {release.id: release.views for release in self._releases}
         self._positions = {release.id: position for position, release in enumerate(self._releases)}
         self._attachments = {
@@ -162,8 +203,6 @@ class OfflineSite:
             for position, release in enumerate(self._releases)
             for attachment in release.attachments
         }
-        self._faults: dict[str, _Fault] = {}
-        self._requests: list[tuple[str, str, int]] = []
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -269,36 +308,7 @@ class OfflineSite:
             raise ValueError(f"fault {kind!r} applies to detail pages, not {path!r}")
         if kind in ROBOTS_FAULTS and path != qd_press.ROBOTS_PATH:
             raise ValueError(f"fault {kind!r} applies to {qd_press.ROBOTS_PATH}, not {path!r}")
-        if times is not None and times < 1:
-            raise ValueError(f"times={times} must be at least 1")
-        with self._lock:
-            self._faults[path] = _Fault(kind, times)
-
-    def clear_faults(self) -> None:
-        """Serve every path normally again."""
-        with self._lock:
-            self._faults.clear()
-
-    @property
-    def requests(self) -> list[tuple[str, str, int]]:
-        """Return a snapshot of the (method, path, status) of every response sent, in order."""
-        with self._lock:
-            return list(self._requests)
-
-    def _record(self, method: str, path: str, status: int) -> None:
-        with self._lock:
-            self._requests.append((method, path, status))
-
-    def _take_fault(self, path: str) -> str | None:
-        with self._lock:
-            fault = self._faults.get(path)
-            if fault is None:
-                return None
-            if fault.remaining is not None:
-                fault.remaining -= 1
-                if fault.remaining == 0:
-                    del self._faults[path]
-            return fault.kind
+        self._put_fault(path, kind, times)
 
     def _count_view(self, release_id: int) -> int:
         with self._lock:
@@ -385,7 +395,7 @@ class OfflineSite:
         return _Reply(200, PDF_TYPE, qd_press.render_attachment_pdf(file_name))
 
 
-class StaticSite:
+class StaticSite(_FaultsAndLog):
     """A source's offline pages as files: `sites/<code>/<family.offline_path(url)>` answers `url`.
 
     Served by `OfflineSites` on its host's listener. Faults (STATIC_FAULTS) play on one of its paths.
@@ -401,9 +411,7 @@ class StaticSite:
         self.directory = (directory or SITES_DIR / source.code).resolve()
         self.offsite_base_url = DEFAULT_OFFSITE_BASE_URL
         self.timeout_delay = DEFAULT_TIMEOUT_DELAY
-        self._lock = threading.Lock()
-        self._faults: dict[str, _Fault] = {}
-        self._requests: list[tuple[str, str, int]] = []
+        super().__init__()
         self._stopping = threading.Event()
         self._base_url: str | None = None
 
@@ -457,35 +465,7 @@ class StaticSite:
             )
         if not path.startswith("/"):
             raise ValueError(f"fault path {path!r} must start with '/'")
-        if times is not None and times < 1:
-            raise ValueError(f"times={times} must be at least 1")
-        with self._lock:
-            self._faults[path] = _Fault(kind, times)
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    @property
-    def requests(self) -> list[tuple[str, str, int]]:
-        """Return a snapshot of the (method, path, status) of every response sent, in order."""
-        with self._lock:
-            return list(self._requests)
-
-    def _record(self, method: str, path: str, status: int) -> None:
-        with self._lock:
-            self._requests.append((method, path, status))
-
-    def _take_fault(self, path: str) -> str | None:
-        with self._lock:
-            fault = self._faults.get(path)
-            if fault is None:
-                return None
-            if fault.remaining is not None:
-                fault.remaining -= 1
-                if fault.remaining == 0:
-                    del self._faults[path]
-            return fault.kind
+        self._put_fault(path, kind, times)
 
     def answer(self, path: str, query: str) -> _Reply | None:
         fault = self._take_fault(path)
