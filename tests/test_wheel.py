@@ -41,7 +41,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_the_wheel_carries_the_migrations_the_dag_the_scrapy_settings_and_the_sources(wheel):
+def test_the_wheel_carries_the_migrations_the_queries_the_dag_the_scrapy_settings_and_the_sources(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     migrations = sorted(n for n in names if n.startswith("pressmon/sql/") and n.endswith(".sql"))
     assert migrations == sorted(f"pressmon/sql/{p.name}" for p in (ROOT / "sql").glob("*.sql"))
@@ -52,6 +52,8 @@ def test_the_wheel_carries_the_migrations_the_dag_the_scrapy_settings_and_the_so
     )
     assert declared and set(declared) <= names
     assert any(n.startswith("parsers/data/taxonomies/") for n in names)
+    queries = sorted(f"pressmon/store/{p.name}" for p in (ROOT / "pressmon/store").glob("*.sql"))
+    assert queries and set(queries) <= names
 
 
 def test_an_installed_wheel_migrates_extracts_and_crawls_outside_the_checkout(

@@ -1,0 +1,142 @@
+"""Releases, their versions, fingerprints and clusters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import psycopg2
+import psycopg2.extras
+
+from pressmon.store import queries
+from pressmon.store.connection import CLUSTERING_LOCK, Session
+
+SQL = queries.load("releases")
+
+
+class ReleaseQueries(Session):
+    """Releases and clusters.
+
+    Every method runs in the caller's open transaction (it takes its cursor): a page's release, bands,
+    paragraphs, tags and cluster are stored together, or not at all.
+    """
+
+    def lock_clustering(self, cur: psycopg2.extensions.cursor) -> None:
+        """Serialise cluster assignment across workers for the rest of the transaction."""
+        cur.execute(SQL["lock_clustering"], (CLUSTERING_LOCK,))
+
+    def release_by_url(self, cur: psycopg2.extensions.cursor, canonical_url: str) -> dict[str, Any] | None:
+        cur.execute(SQL["release_by_url"], (canonical_url,))
+        return cur.fetchone()
+
+    def cluster_of_hash(self, cur: psycopg2.extensions.cursor, content_hash: bytes) -> int | None:
+        cur.execute(SQL["cluster_of_hash"], (psycopg2.Binary(content_hash),))
+        row = cur.fetchone()
+        return row["cluster_id"] if row else None
+
+    def near_duplicate_candidates(
+        self, cur: psycopg2.extensions.cursor, buckets: Sequence[int], exclude_release: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Return releases sharing at least one LSH bucket, with their signatures."""
+        cur.execute(
+            SQL["near_duplicate_candidates"], (list(range(len(buckets))), list(buckets), exclude_release)
+        )
+        return list(cur.fetchall())
+
+    def paragraph_candidates(
+        self, cur: psycopg2.extensions.cursor, paragraphs: Sequence[tuple[int, int]], max_frequency: int = 50
+    ) -> list[dict[str, Any]]:
+        """Return releases sharing long paragraphs word for word, with how much they share and hold.
+
+        A paragraph held by more than max_frequency releases is boilerplate and is ignored; the lookup is
+        bounded per paragraph, so its cost does not grow with the archive.
+        """
+        if not paragraphs:
+            return []
+        cur.execute(
+            SQL["paragraph_candidates"],
+            ([h for h, _ in paragraphs], [c for _, c in paragraphs], max_frequency + 1, max_frequency),
+        )
+        return list(cur.fetchall())
+
+    def set_paragraphs(
+        self, cur: psycopg2.extensions.cursor, release_id: int, paragraphs: Sequence[tuple[int, int]]
+    ) -> None:
+        cur.execute(SQL["delete_paragraphs"], (release_id,))
+        if paragraphs:
+            psycopg2.extras.execute_values(
+                cur, SQL["insert_paragraphs"], [(digest, release_id, chars) for digest, chars in paragraphs]
+            )
+
+    def new_cluster(self, cur: psycopg2.extensions.cursor) -> int:
+        cur.execute(SQL["new_cluster"])
+        return cur.fetchone()["id"]
+
+    def insert_release(self, cur: psycopg2.extensions.cursor, release: dict[str, Any]) -> int:
+        cur.execute(SQL["insert_release"], _release_params(release))
+        return cur.fetchone()["id"]
+
+    def insert_new_release(
+        self,
+        cur: psycopg2.extensions.cursor,
+        release: dict[str, Any],
+        buckets: Sequence[int],
+        paragraphs: Sequence[tuple[int, int]],
+        tags: Sequence[tuple[int, float, dict[str, Any]]],
+    ) -> int:
+        """Insert a release seen for the first time with its band buckets, paragraph hashes and tags, in one
+        round trip; return its id."""
+        params = _release_params(release) | {
+            "buckets": list(buckets),
+            "paragraph_hashes": [digest for digest, _ in paragraphs],
+            "paragraph_chars": [chars for _, chars in paragraphs],
+            "chain_ids": [chain_id for chain_id, _, _ in tags],
+            "scores": [score for _, score, _ in tags],
+            "evidence": [json.dumps(evidence, ensure_ascii=False) for _, _, evidence in tags],
+        }
+        cur.execute(SQL["insert_new_release"], params)
+        return cur.fetchone()["id"]
+
+    def update_release_version(
+        self, cur: psycopg2.extensions.cursor, release_id: int, release: dict[str, Any]
+    ) -> int:
+        """Keep the current text as a version, then store the new text; return the new version number."""
+        cur.execute(SQL["keep_version"], (release_id,))
+        params = _release_params(release) | {"id": release_id}
+        cur.execute(SQL["update_release"], params)
+        return cur.fetchone()["version"]
+
+    def touch_release(self, cur: psycopg2.extensions.cursor, release_id: int, raw_page_id: int) -> None:
+        cur.execute(SQL["touch_release"], (raw_page_id, release_id))
+
+    def set_bands(self, cur: psycopg2.extensions.cursor, release_id: int, buckets: Sequence[int]) -> None:
+        cur.execute(SQL["delete_bands"], (release_id,))
+        psycopg2.extras.execute_values(
+            cur, SQL["insert_bands"], [(band, bucket, release_id) for band, bucket in enumerate(buckets)]
+        )
+
+    def elect_canonical(self, cur: psycopg2.extensions.cursor, cluster_id: int) -> None:
+        """Make the earliest-seen copy from the most official source the cluster's canonical release."""
+        cur.execute(SQL["elect_canonical"], (cluster_id,))
+
+
+def _release_params(release: dict[str, Any]) -> dict[str, Any]:
+    published = release.get("published_at")
+    return {
+        "source": release["source"],
+        "canonical_url": release["canonical_url"],
+        "url": release["url"],
+        "title": release["title"],
+        "published_at": published if isinstance(published, date | None) else date.fromisoformat(published),
+        "publisher": release.get("publisher"),
+        "body": release["body"],
+        "speakers": json.dumps(release.get("speakers", []), ensure_ascii=False),
+        "attachments": json.dumps(release.get("attachments", []), ensure_ascii=False),
+        "content_hash": psycopg2.Binary(release["content_hash"]),
+        "minhash": psycopg2.Binary(release["minhash"]),
+        "search_text": release.get("search_text", ""),
+        "cluster_id": release.get("cluster_id"),
+        "raw_page_id": release.get("raw_page_id"),
+    }

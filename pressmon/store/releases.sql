@@ -1,0 +1,118 @@
+-- Releases, their versions, fingerprints and clusters (pressmon.store.releases).
+
+-- name: lock_clustering
+SELECT pg_advisory_xact_lock(%s)
+
+-- name: release_by_url
+SELECT id, cluster_id, content_hash, version FROM releases WHERE canonical_url = %s
+
+-- name: cluster_of_hash
+SELECT cluster_id FROM releases WHERE content_hash = %s ORDER BY id LIMIT 1
+
+-- name: near_duplicate_candidates
+SELECT r.id, r.cluster_id, r.minhash, count(*) AS shared_bands
+  FROM release_lsh_bands b
+  JOIN releases r ON r.id = b.release_id
+ WHERE (b.band, b.bucket) IN (SELECT * FROM unnest(%s::smallint[], %s::bigint[]))
+   AND r.id IS DISTINCT FROM %s
+ GROUP BY r.id
+ ORDER BY shared_bands DESC, r.id
+ LIMIT 50
+
+-- name: paragraph_candidates
+WITH mine AS (
+    SELECT * FROM unnest(%s::bigint[], %s::integer[]) AS m(hash, chars)
+), hits AS (
+    SELECT m.hash, m.chars, h.release_id
+      FROM mine m
+     CROSS JOIN LATERAL (SELECT release_id FROM release_paragraphs p
+                          WHERE p.hash = m.hash LIMIT %s) h
+), usable AS (
+    SELECT * FROM hits WHERE hash IN (SELECT hash FROM hits GROUP BY hash HAVING count(*) <= %s)
+)
+SELECT u.release_id AS id, r.cluster_id, count(*) AS shared, sum(u.chars) AS shared_chars,
+       (SELECT sum(q.chars) FROM release_paragraphs q WHERE q.release_id = u.release_id) AS chars
+  FROM usable u JOIN releases r ON r.id = u.release_id
+ GROUP BY u.release_id, r.cluster_id
+HAVING count(*) >= 2
+ ORDER BY shared_chars DESC, u.release_id
+ LIMIT 20
+
+-- name: delete_paragraphs
+DELETE FROM release_paragraphs WHERE release_id = %s
+
+-- name: insert_paragraphs
+INSERT INTO release_paragraphs (hash, release_id, chars) VALUES %s ON CONFLICT DO NOTHING
+
+-- name: new_cluster
+INSERT INTO clusters DEFAULT VALUES RETURNING id
+
+-- name: insert_release
+INSERT INTO releases (source, canonical_url, url, title, published_at, publisher, body,
+                      speakers, attachments, content_hash, minhash, search_tokens,
+                      cluster_id, raw_page_id)
+VALUES (%(source)s, %(canonical_url)s, %(url)s, %(title)s, %(published_at)s, %(publisher)s,
+        %(body)s, %(speakers)s, %(attachments)s, %(content_hash)s, %(minhash)s,
+        to_tsvector('simple', %(search_text)s), %(cluster_id)s, %(raw_page_id)s)
+RETURNING id
+
+-- name: insert_new_release
+WITH new AS (
+    INSERT INTO releases (source, canonical_url, url, title, published_at, publisher, body,
+                          speakers, attachments, content_hash, minhash, search_tokens,
+                          cluster_id, raw_page_id)
+    VALUES (%(source)s, %(canonical_url)s, %(url)s, %(title)s, %(published_at)s, %(publisher)s,
+            %(body)s, %(speakers)s, %(attachments)s, %(content_hash)s, %(minhash)s,
+            to_tsvector('simple', %(search_text)s), %(cluster_id)s, %(raw_page_id)s)
+    RETURNING id
+), bands AS (
+    INSERT INTO release_lsh_bands (band, bucket, release_id)
+    SELECT b.n - 1, b.bucket, new.id
+      FROM new, unnest(%(buckets)s::bigint[]) WITH ORDINALITY AS b(bucket, n)
+    ON CONFLICT DO NOTHING
+), paragraphs AS (
+    INSERT INTO release_paragraphs (hash, release_id, chars)
+    SELECT p.hash, new.id, p.chars
+      FROM new, unnest(%(paragraph_hashes)s::bigint[], %(paragraph_chars)s::integer[]) AS p(hash, chars)
+    ON CONFLICT DO NOTHING
+), tags AS (
+    INSERT INTO release_chains (release_id, chain_id, score, evidence)
+    SELECT new.id, t.chain_id, t.score, t.evidence::jsonb
+      FROM new, unnest(%(chain_ids)s::integer[], %(scores)s::float8[], %(evidence)s::text[])
+                  AS t(chain_id, score, evidence)
+)
+SELECT id FROM new
+
+-- name: keep_version
+INSERT INTO release_versions (release_id, version, title, body, content_hash, raw_page_id, seen_at)
+SELECT id, version, title, body, content_hash, raw_page_id, last_seen_at
+  FROM releases WHERE id = %s
+ON CONFLICT DO NOTHING
+
+-- name: update_release
+UPDATE releases
+   SET url = %(url)s, title = %(title)s, published_at = %(published_at)s,
+       publisher = %(publisher)s, body = %(body)s, speakers = %(speakers)s,
+       attachments = %(attachments)s, content_hash = %(content_hash)s, minhash = %(minhash)s,
+       search_tokens = to_tsvector('simple', %(search_text)s), raw_page_id = %(raw_page_id)s,
+       version = version + 1, last_seen_at = now(), updated_at = now()
+ WHERE id = %(id)s
+RETURNING version
+
+-- name: touch_release
+UPDATE releases SET last_seen_at = now(), raw_page_id = %s WHERE id = %s
+
+-- name: delete_bands
+DELETE FROM release_lsh_bands WHERE release_id = %s
+
+-- name: insert_bands
+INSERT INTO release_lsh_bands (band, bucket, release_id) VALUES %s ON CONFLICT DO NOTHING
+
+-- name: elect_canonical
+UPDATE clusters c
+   SET canonical_release_id = (
+         SELECT r.id FROM releases r JOIN sources s ON s.code = r.source
+          WHERE r.cluster_id = c.id
+          ORDER BY s.authority DESC, r.first_seen_at, r.id
+          LIMIT 1)
+ WHERE c.id = %s
