@@ -184,7 +184,11 @@ def for_stream(stream: TextIO, log_handler: LogHandler | None = None, every: flo
     return Lines(lambda line: print(line, file=stream, flush=True), every=every)
 
 
-def as_progress(progress: Progress | Callable[[str], None]) -> Progress:
+# What the steps accept as their `progress` argument.
+ProgressArg = Progress | Callable[[str], None]
+
+
+def as_progress(progress: ProgressArg) -> Progress:
     """Accept a Progress, or a function taking lines (`print`), as the steps' `progress` argument."""
     return progress if isinstance(progress, Progress) else Lines(progress)
 

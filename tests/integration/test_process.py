@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+
 from pressmon import steps
 from tests.pages import CANONICAL_BASE, add_page, edited, page_url, releases
 
 RELEASES = releases()
+# Where the step looks parse_release up (`steps.process` is the step itself, not its module).
+processing = importlib.import_module("pressmon.steps.process")
 
 
 def _scalar(store, sql, params=()):
@@ -157,14 +161,14 @@ def test_a_page_whose_parser_raises_anything_is_failed_with_its_reason_and_the_b
     good, bad, other = RELEASES[2023], RELEASES[1688], RELEASES[2199]
     for release in (good, bad, other):
         add_page(store, release)
-    real_parse = steps.parse_release
+    real_parse = processing.parse_release
 
     def parse(body, url, *args, **kwargs):
         if url == page_url(bad, "https"):
             raise ValueError("invalid charset name 'utf\\x00-8'")
         return real_parse(body, url, *args, **kwargs)
 
-    monkeypatch.setattr(steps, "parse_release", parse)
+    monkeypatch.setattr(processing, "parse_release", parse)
     counts = steps.process(config)
     assert counts == {"new": 2, "failed": 1}
     states = _states(store)
@@ -181,7 +185,7 @@ def test_a_release_the_database_refuses_fails_only_its_own_page(store, config, m
     good, bad = RELEASES[2023], RELEASES[1688]
     add_page(store, bad)
     add_page(store, good)
-    real_parse = steps.parse_release
+    real_parse = processing.parse_release
 
     def parse(body, url, *args, **kwargs):
         parsed = real_parse(body, url, *args, **kwargs)
@@ -190,7 +194,7 @@ def test_a_release_the_database_refuses_fails_only_its_own_page(store, config, m
         extraction = dataclasses.replace(parsed.extraction, title="NUL\x00in the title")
         return dataclasses.replace(parsed, extraction=extraction)
 
-    monkeypatch.setattr(steps, "parse_release", parse)
+    monkeypatch.setattr(processing, "parse_release", parse)
     counts = steps.process(config)
     assert counts == {"failed": 1, "new": 1}
     state, reason = _states(store)[page_url(bad, "https")]

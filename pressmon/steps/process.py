@@ -1,0 +1,275 @@
+"""Parse pending raw pages into releases, clusters and tags, in batches workers can share."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import psycopg2
+
+from parsers.extract import ParseError
+from parsers.taxonomy import load_scheme
+from pressmon.config import Config
+from pressmon.progress import QUIET, ProgressArg, as_progress
+from pressmon.sources.families import family_of
+from pressmon.steps.clusters import assign_cluster
+from pressmon.steps.sources import declared_sources, sync_taxonomy
+from pressmon.store import Store
+
+if TYPE_CHECKING:
+    from parsers.hints import PageHints
+    from parsers.release import ParsedRelease
+    from parsers.tag import Tagger
+
+log = logging.getLogger(__name__)
+
+
+def process(config: Config, progress: ProgressArg = QUIET) -> dict[str, int]:
+    """Parse every pending raw page into releases, clusters and tags, in batches workers can share.
+
+    A page that cannot be parsed or stored, whatever the reason, is marked failed with that reason and the
+    batch goes on; only the database itself failing stops the step.
+
+    Pages are parsed in `config.process_workers` processes. Two sessions take turns: while one stores its
+    batch (holding the clustering lock), the pages the other has claimed are being parsed.
+    """
+    from parsers.tag import Tagger
+
+    progress = as_progress(progress)
+    tagger = Tagger(load_scheme(config.scheme))
+    counts: Counter[str] = Counter()
+    with Store.open(config) as store, Store.open(config) as ahead, _page_parser(config, tagger) as parse:
+        chain_ids = sync_taxonomy(store, config.scheme, current=True)
+        total = store.pending_count()
+        progress.start("process", total, "pages")
+        sessions = (store, ahead)
+        claimed = _claim(store, config.batch_size, parse)
+        turn = 0
+        while claimed is not None:
+            following = None
+            try:
+                parsed = claimed.parsed()
+                turn = 1 - turn
+                following = _claim(sessions[turn], config.batch_size, parse)
+                cur = claimed.cur
+                claimed.store.lock_clustering(cur)
+                done: list[tuple[int, bool]] = []
+                for row, (result, lossy) in zip(claimed.rows, parsed, strict=True):
+                    if isinstance(result, str):
+                        claimed.store.mark_processed(cur, row["id"], "failed", result, decoded_lossily=lossy)
+                        counts["failed"] += 1
+                        continue
+                    outcome = _store_page(claimed.store, cur, row, result, chain_ids, config.scheme, lossy)
+                    counts[outcome] += 1
+                    if outcome != "failed":
+                        done.append((row["id"], lossy))
+                claimed.store.mark_done(cur, done)
+            except BaseException:
+                error = sys.exc_info()
+                if following is not None:
+                    following.abandon(error)
+                if not claimed.stack.__exit__(*error):
+                    raise
+            else:
+                claimed.stack.close()  # commit
+            progress.update(
+                sum(counts.values()), total, ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            )
+            claimed = following
+        progress.finish()
+    return dict(counts)
+
+
+ParseResult = tuple["ParsedRelease | str", bool]
+PageParser = Callable[[list[dict[str, Any]]], Callable[[], list[ParseResult]]]
+
+
+@dataclass
+class _Claimed:
+    """A batch of pages claimed in an open transaction, and its parse (under way, or done)."""
+
+    store: Store
+    stack: ExitStack
+    cur: Any
+    rows: list[dict[str, Any]]
+    parsed: Callable[[], list[ParseResult]]
+
+    def abandon(self, error: Any) -> None:
+        """Roll the batch back: its pages stay pending."""
+        with contextlib.suppress(Exception):
+            self.stack.__exit__(*error)
+
+
+def _claim(store: Store, batch_size: int, parse: PageParser) -> _Claimed | None:
+    """Open a transaction, claim a batch of pending pages in it and start parsing them; None when none is left."""
+    stack = ExitStack()
+    cur = stack.enter_context(store.transaction())
+    try:
+        rows = store.claim_pending(cur, batch_size)
+        for row in rows:
+            row["body"] = bytes(row["body"])  # a memoryview from the driver: bytes travel to the workers
+        if not rows:
+            stack.close()
+            return None
+        return _Claimed(store, stack, cur, rows, parse(rows))
+    except BaseException:
+        stack.__exit__(*sys.exc_info())
+        raise
+
+
+# The tagger of a parsing worker process (set by `_start_worker`).
+_worker_tagger: Tagger | None = None
+
+
+def _start_worker(tagger: Tagger) -> None:
+    global _worker_tagger
+    _worker_tagger = tagger
+
+
+def _parse_in_worker(row: dict[str, Any]) -> ParseResult:
+    assert _worker_tagger is not None
+    return _parse_row(row, _worker_tagger)
+
+
+@contextmanager
+def _page_parser(config: Config, tagger: Tagger) -> Iterator[PageParser]:
+    """Yield a function that starts parsing a batch and returns how to wait for its results.
+
+    With more than one worker, pages are parsed in forked processes, which inherit the loaded dictionaries
+    (the segmenter is loaded here first, once); the parsers are pure, so results are those of one process.
+    """
+    from parsers.tag import segmenter
+
+    if config.process_workers <= 1:
+        yield lambda rows: lambda: [_parse_row(row, tagger) for row in rows]
+        return
+    segmenter(tagger.scheme.code)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        config.process_workers, mp_context=context, initializer=_start_worker, initargs=(tagger,)
+    ) as pool:
+
+        def start(rows: list[dict[str, Any]]) -> Callable[[], list[ParseResult]]:
+            chunk = max(1, len(rows) // (config.process_workers * 4))
+            results = pool.map(_parse_in_worker, rows, chunksize=chunk)
+            return lambda: list(results)
+
+        yield start
+
+
+def parse_release(*args: Any, **kwargs: Any) -> ParsedRelease:
+    """Parse page bytes into a release (the parsers load jieba and scipy: only the steps that parse pay)."""
+    from parsers.release import parse_release as parse
+
+    return parse(*args, **kwargs)
+
+
+@cache
+def hints_for(source_code: str) -> PageHints | None:
+    """Return what a source's declaration (and its family) say about its detail pages; None when undeclared."""
+    source = declared_sources().get(source_code)
+    return None if source is None else family_of(source).hints(source)
+
+
+def _content_type(row: dict[str, Any]) -> str | None:
+    headers = row["headers"] or {}
+    return next((v[0] for k, v in headers.items() if k.lower() == "content-type" and v), None)
+
+
+def _parse_row(row: dict[str, Any], tagger: Tagger) -> ParseResult:
+    """Parse one raw page; return the release, or why the page could not be parsed, and whether its bytes
+    decoded only lossily (source health's encoding_error)."""
+    from parsers.decode import decode_html
+    from parsers.extract import LOSSY_DECODING
+
+    body, content_type = bytes(row["body"]), _content_type(row)
+    try:
+        parsed = parse_release(
+            body, row["canonical_url"], content_type, tagger, hints=hints_for(row["source"])
+        )
+        return parsed, LOSSY_DECODING in parsed.extraction.warnings
+    except ParseError as exc:
+        log.warning("page %s (%s) not parsed: %s", row["id"], row["url"], exc)
+        reason = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:
+        # A parser bug must not hold the other pages hostage: record it on the page, loudly, and go on.
+        log.exception("page %s (%s): parser error", row["id"], row["url"])
+        reason = f"parser error: {type(exc).__name__}: {exc}"[:1000]
+    return reason, decode_html(body, content_type).method == "lossy"
+
+
+def _store_page(
+    store: Store,
+    cur: Any,
+    row: dict[str, Any],
+    parsed: ParsedRelease,
+    chain_ids: dict[str, int],
+    scheme: str,
+    lossy: bool = False,
+) -> str:
+    """Store one parsed page inside a savepoint, so a row the database refuses fails only its own page.
+
+    A page the database refuses is marked failed here; the caller marks stored pages done (`Store.mark_done`).
+    """
+    cur.execute("SAVEPOINT page")
+    try:
+        outcome = _store_release(store, cur, row, parsed, chain_ids, scheme)
+    except (psycopg2.OperationalError, psycopg2.InterfaceError):
+        raise  # the connection is gone: the step stops, the batch stays pending for the next run
+    except Exception as exc:
+        # e.g. a value Postgres refuses (a NUL byte, an out-of-range date): this page fails, the batch goes on.
+        cur.execute("ROLLBACK TO SAVEPOINT page")
+        reason = f"not stored: {type(exc).__name__}: {str(exc).strip()}"[:1000]
+        log.exception("page %s (%s) %s", row["id"], row["url"], reason)
+        store.mark_processed(cur, row["id"], "failed", reason, decoded_lossily=lossy)
+        return "failed"
+    cur.execute("RELEASE SAVEPOINT page")
+    return outcome
+
+
+def _store_release(
+    store: Store, cur: Any, row: dict[str, Any], parsed: ParsedRelease, chain_ids: dict[str, int], scheme: str
+) -> str:
+    """Insert or update one release and put it in its cluster; return what happened."""
+    extraction, fp = parsed.extraction, parsed.fingerprint
+    release = {
+        "source": row["source"],
+        "canonical_url": row["canonical_url"],
+        "url": row["final_url"],
+        "title": extraction.title,
+        "published_at": extraction.published_at,
+        "publisher": extraction.publisher,
+        "body": extraction.body,
+        "speakers": [{"name": s.name, "role": s.role} for s in extraction.speakers],
+        "attachments": [{"url": a.url, "name": a.name} for a in extraction.attachments],
+        "content_hash": fp.content_hash,
+        "minhash": fp.signature,
+        "search_text": parsed.search_text,
+        "raw_page_id": row["id"],
+    }
+    tags = [(chain_ids[t.chain], t.score, t.evidence) for t in parsed.tags]
+    existing = store.release_by_url(cur, row["canonical_url"])
+    if existing is not None:
+        if bytes(existing["content_hash"]) == fp.content_hash:
+            store.touch_release(cur, existing["id"], row["id"])
+            return "unchanged"
+        store.update_release_version(cur, existing["id"], release)
+        store.set_bands(cur, existing["id"], fp.buckets)
+        store.set_paragraphs(cur, existing["id"], fp.paragraphs)
+        store.replace_tags(cur, existing["id"], scheme, tags)
+        return "updated"
+
+    cluster_id, outcome = assign_cluster(store, cur, fp)
+    release["cluster_id"] = cluster_id
+    store.insert_new_release(cur, release, fp.buckets, fp.paragraphs, tags)
+    store.elect_canonical(cur, cluster_id)
+    return outcome
