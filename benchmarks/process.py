@@ -15,7 +15,6 @@ wall time: its queries, the server's work and the loop around them.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from collections import Counter
@@ -26,12 +25,12 @@ from typing import Any
 
 import jieba
 
-from parsers.urls import canonical_url
 from pressmon import steps
 from pressmon.config import Config
 from pressmon.offline import qd_press
-from pressmon.offline.qd_press import detail_path, load_releases, real_url, render_detail_page
+from pressmon.offline.qd_press import load_releases
 from pressmon.store import Store
+from tests.support.variants import add_pages, iter_variants
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASES = qd_press.RELEASES_DIR
@@ -40,16 +39,6 @@ RELEASES = qd_press.RELEASES_DIR
 def variants(copies: int) -> list[tuple[str, bytes, str]]:
     """Return (url, page bytes, body text) for every release in `copies` distinct variants."""
     return list(iter_variants(copies))
-
-
-def iter_variants(copies: int) -> Iterator[tuple[str, bytes, str]]:
-    for release in load_releases(RELEASES):
-        for n in range(copies):
-            paragraphs = list(release.paragraphs)
-            paragraphs[len(paragraphs) // 2] += f"（第{n}次更新）"
-            variant = dataclasses.replace(release, paragraphs=tuple(paragraphs))
-            url = f"{real_url(detail_path(release))}?v={n}"
-            yield url, render_detail_page(variant, views=release.views + n).encode(), "\n".join(paragraphs)
 
 
 def jieba_rate(bodies: list[str], repeats: int) -> float:
@@ -66,19 +55,7 @@ def jieba_rate(bodies: list[str], repeats: int) -> float:
 def load_pages(pages: Iterable[tuple[str, bytes, str]], url: str, config: Config) -> None:
     with Store.open(config) as store:
         steps.prepare(store, config)
-        for page_url, body, _ in pages:
-            store.add_raw_page(
-                source="qd_press",
-                run_id=None,
-                kind="detail",
-                url=page_url,
-                final_url=page_url,
-                canonical_url=canonical_url(page_url),
-                status=200,
-                headers={"Content-Type": ["text/html; charset=utf-8"]},
-                body=body,
-                process_state="pending",
-            )
+        add_pages(store, pages)
 
 
 def requeue(url: str, config: Config) -> None:

@@ -32,6 +32,8 @@ CLUSTERING_LOCK = 0x636C7573
 ALERT_LOCK = 0x616C6572
 REPORT_LOCK = 0x7765656B
 HEALTH_LOCK = 0x6865616C
+# The first key of a processing claim's lock (the second is the claim): apart from the one-key locks above.
+CLAIM_LOCK_CLASS = 0x636C6169
 
 
 def database_url(config: Config, *, create: bool = False) -> str:
@@ -651,18 +653,44 @@ class Store:
     def pending_count(self) -> int:
         return self._scalar("SELECT count(*) FROM raw_pages WHERE process_state = 'pending'")
 
-    def claim_pending(self, cur: psycopg2.extensions.cursor, limit: int) -> list[dict[str, Any]]:
-        """Lock a batch of pending pages inside the caller's transaction; other workers skip them."""
-        cur.execute(
-            """SELECT id, source, url, final_url, canonical_url, headers, body
-                 FROM raw_pages
-                WHERE process_state = 'pending'
-                ORDER BY id
-                LIMIT %s
-                FOR UPDATE SKIP LOCKED""",
-            (limit,),
-        )
-        return list(cur.fetchall())
+    def claim_pages(self, limit: int, held: Sequence[int] = ()) -> tuple[int, list[dict[str, Any]]] | None:
+        """Claim a batch of pending pages for this session and commit; None when no page is free.
+
+        The claim is held as a session advisory lock until `release_claim`; other workers skip the pages
+        meanwhile. Pages whose claim nobody holds any more (a worker that died) are free again. `held` are
+        this session's own claims still under way: a session holds its own locks, so it must not take
+        those pages a second time.
+        """
+        with self.transaction() as cur:
+            cur.execute("SELECT nextval('raw_page_claims') AS claim")
+            claim = cur.fetchone()["claim"]
+            cur.execute("SELECT pg_advisory_lock(%s, %s)", (CLAIM_LOCK_CLASS, claim))
+            cur.execute(
+                """UPDATE raw_pages SET claim = %(claim)s
+                    WHERE id IN (SELECT id FROM raw_pages
+                                  WHERE process_state = 'pending'
+                                    AND (claim IS NULL
+                                         OR (claim <> ALL(%(held)s::integer[])
+                                             AND pg_try_advisory_xact_lock(%(class)s, claim)))
+                                  ORDER BY id
+                                  LIMIT %(limit)s
+                                  FOR UPDATE SKIP LOCKED)
+                RETURNING id, source, url, final_url, canonical_url, headers, body, fetched_at""",
+                {"claim": claim, "held": list(held), "class": CLAIM_LOCK_CLASS, "limit": limit},
+            )
+            rows = sorted(cur.fetchall(), key=lambda row: row["id"])
+        if not rows:
+            self.release_claim(claim)
+            return None
+        return claim, rows
+
+    def release_claim(self, claim: int) -> None:
+        """Free the pages of a claim that were not stored (they stay pending), and drop its lock."""
+        with self.transaction() as cur:
+            cur.execute(
+                "UPDATE raw_pages SET claim = NULL WHERE claim = %s AND process_state = 'pending'", (claim,)
+            )
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", (CLAIM_LOCK_CLASS, claim))
 
     def mark_processed(
         self,
@@ -674,7 +702,7 @@ class Store:
     ) -> None:
         cur.execute(
             """UPDATE raw_pages SET process_state = %s, process_error = %s, processed_at = now(),
-                                    decoded_lossily = %s
+                                    decoded_lossily = %s, claim = NULL
                 WHERE id = %s""",
             (state, error, decoded_lossily, raw_page_id),
         )
@@ -686,7 +714,7 @@ class Store:
                 cur,
                 """UPDATE raw_pages r
                       SET process_state = 'done', process_error = NULL, processed_at = now(),
-                          decoded_lossily = v.lossy
+                          decoded_lossily = v.lossy, claim = NULL
                      FROM (VALUES %s) AS v(id, lossy)
                     WHERE r.id = v.id""",
                 pages,
@@ -698,7 +726,7 @@ class Store:
         with self.transaction() as cur:
             cur.execute(
                 """UPDATE raw_pages SET process_state = 'pending', process_error = NULL, processed_at = NULL,
-                                        decoded_lossily = NULL
+                                        decoded_lossily = NULL, claim = NULL
                     WHERE kind = 'detail' AND status = 200"""
             )
             return cur.rowcount
@@ -815,6 +843,7 @@ class Store:
             "buckets": list(buckets),
             "paragraph_hashes": [digest for digest, _ in paragraphs],
             "paragraph_chars": [chars for _, chars in paragraphs],
+            "fetched_at": release.get("fetched_at"),
             "chain_ids": [chain_id for chain_id, _, _ in tags],
             "scores": [score for _, score, _ in tags],
             "evidence": [json.dumps(evidence, ensure_ascii=False) for _, _, evidence in tags],
@@ -823,10 +852,11 @@ class Store:
             """WITH new AS (
                    INSERT INTO releases (source, canonical_url, url, title, published_at, publisher, body,
                                          speakers, attachments, content_hash, minhash, search_tokens,
-                                         cluster_id, raw_page_id)
+                                         cluster_id, raw_page_id, first_fetched_at)
                    VALUES (%(source)s, %(canonical_url)s, %(url)s, %(title)s, %(published_at)s, %(publisher)s,
                            %(body)s, %(speakers)s, %(attachments)s, %(content_hash)s, %(minhash)s,
-                           to_tsvector('simple', %(search_text)s), %(cluster_id)s, %(raw_page_id)s)
+                           to_tsvector('simple', %(search_text)s), %(cluster_id)s, %(raw_page_id)s,
+                           coalesce(%(fetched_at)s, now()))
                    RETURNING id
                ), bands AS (
                    INSERT INTO release_lsh_bands (band, bucket, release_id)
@@ -889,13 +919,16 @@ class Store:
         )
 
     def elect_canonical(self, cur: psycopg2.extensions.cursor, cluster_id: int) -> None:
-        """Make the earliest-seen copy from the most official source the cluster's canonical release."""
+        """Make the earliest-fetched copy from the most official source the cluster's canonical release.
+
+        The order of the copies' fetches, not of their processing, decides: workers sharing a night's pages
+        elect the copy one worker would."""
         cur.execute(
             """UPDATE clusters c
                   SET canonical_release_id = (
                         SELECT r.id FROM releases r JOIN sources s ON s.code = r.source
                          WHERE r.cluster_id = c.id
-                         ORDER BY s.authority DESC, r.first_seen_at, r.id
+                         ORDER BY s.authority DESC, r.first_fetched_at, r.canonical_url
                          LIMIT 1)
                 WHERE c.id = %s""",
             (cluster_id,),
