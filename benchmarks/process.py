@@ -15,7 +15,6 @@ wall time: its queries, the server's work and the loop around them.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from collections import Counter
@@ -26,12 +25,12 @@ from typing import Any
 
 import jieba
 
-from parsers.urls import canonical_url
 from pressmon import steps
 from pressmon.config import Config
 from pressmon.offline import qd_press
-from pressmon.offline.qd_press import detail_path, load_releases, real_url, render_detail_page
+from pressmon.offline.qd_press import load_releases
 from pressmon.store import Store
+from tests.support.variants import add_pages, iter_variants
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASES = qd_press.RELEASES_DIR
@@ -40,16 +39,6 @@ RELEASES = qd_press.RELEASES_DIR
 def variants(copies: int) -> list[tuple[str, bytes, str]]:
     """Return (url, page bytes, body text) for every release in `copies` distinct variants."""
     return list(iter_variants(copies))
-
-
-def iter_variants(copies: int) -> Iterator[tuple[str, bytes, str]]:
-    for release in load_releases(RELEASES):
-        for n in range(copies):
-            paragraphs = list(release.paragraphs)
-            paragraphs[len(paragraphs) // 2] += f"（第{n}次更新）"
-            variant = dataclasses.replace(release, paragraphs=tuple(paragraphs))
-            url = f"{real_url(detail_path(release))}?v={n}"
-            yield url, render_detail_page(variant, views=release.views + n).encode(), "\n".join(paragraphs)
 
 
 def jieba_rate(bodies: list[str], repeats: int) -> float:
@@ -66,19 +55,7 @@ def jieba_rate(bodies: list[str], repeats: int) -> float:
 def load_pages(pages: Iterable[tuple[str, bytes, str]], url: str, config: Config) -> None:
     with Store.open(config) as store:
         steps.prepare(store, config)
-        for page_url, body, _ in pages:
-            store.add_raw_page(
-                source="qd_press",
-                run_id=None,
-                kind="detail",
-                url=page_url,
-                final_url=page_url,
-                canonical_url=canonical_url(page_url),
-                status=200,
-                headers={"Content-Type": ["text/html; charset=utf-8"]},
-                body=body,
-                process_state="pending",
-            )
+        add_pages(store, pages)
 
 
 def requeue(url: str, config: Config) -> None:
@@ -218,6 +195,69 @@ def peak_memory(page_counts: list[int]) -> None:
         )
 
 
+# One of several processing tasks sharing the pages, as the DAG's mapped `process` tasks do on Celery workers:
+# its pages, its wall time, and how long it waited for the clustering lock and held it.
+TASK_PROBE = """
+import importlib, json, sys, time
+from pressmon import steps
+from pressmon.config import Config
+from pressmon.store import Store
+processing = importlib.import_module("pressmon.steps.process")
+clock = {"wait": 0.0, "held": 0.0}
+lock, store_batch = Store.lock_clustering, processing._store_batch
+def timed_lock(self, cur):
+    start = time.perf_counter()
+    lock(self, cur)
+    clock["wait"] += time.perf_counter() - start
+def timed_store(*args, **kwargs):
+    start = time.perf_counter()
+    try:
+        return store_batch(*args, **kwargs)
+    finally:
+        clock["held"] += time.perf_counter() - start
+Store.lock_clustering, processing._store_batch = timed_lock, timed_store
+config = Config(database_url=sys.argv[1], batch_size=int(sys.argv[2]), process_workers=int(sys.argv[3]))
+sys.stdin.readline()
+start = time.perf_counter()
+counts = steps.process(config)
+wall = time.perf_counter() - start
+print(json.dumps({"pages": sum(counts.values()), "wall": wall, "wait": clock["wait"],
+                  "held": clock["held"] - clock["wait"]}))
+"""
+
+
+def shared(pages: list[tuple[str, bytes, str]], url: str, tasks: int, workers: int) -> float:
+    """Run `tasks` processing tasks at once over the pages; print each one's share; return releases/s."""
+    import json
+    import subprocess
+
+    requeue(url, Config(database_url=url))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", TASK_PROBE, url, "100", str(workers)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for _ in range(tasks)
+    ]
+    time.sleep(3)  # every task has imported what it needs
+    start = time.perf_counter()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    results = [json.loads(proc.communicate()[0].strip().splitlines()[-1]) for proc in procs]
+    wall = time.perf_counter() - start
+    for n, r in enumerate(results):
+        print(
+            f"  task {n}: {r['pages']:4d} pages in {r['wall']:5.2f} s; clustering lock: waited {r['wait']:5.2f} s, "
+            f"held {r['held']:5.2f} s"
+        )
+    return len(pages) / wall
+
+
 # Settings of the clocked run: every stage in this process, where the clock can see it.
 PROFILE_SETTINGS: dict[str, Any] = {"process_workers": 1}
 
@@ -229,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copies", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="also print ms per release of each stage")
+    parser.add_argument(
+        "--tasks",
+        type=int,
+        metavar="N",
+        help="also run N processing tasks at once (each with CPUs/N parsing workers), as on N Celery workers",
+    )
     parser.add_argument(
         "--memory",
         type=int,
@@ -250,6 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     with scratch_database() as url:
         ours, counts = pressmon_rate(pages, url)
         stages = profile(pages, url) if args.profile else {}
+        if args.tasks:
+            import os
+
+            workers = max(1, (os.cpu_count() or 1) // args.tasks)
+            print(f"{args.tasks} processing tasks at once, {workers} parsing worker(s) each:")
+            together = shared(pages, url, args.tasks, workers)
+            print(f"  together:                 {together:8.1f} releases/s")
     bare = max(before, jieba_rate(bodies, args.repeats))
     print(f"bare jieba.lcut:            {bare:8.1f} releases/s")
     print(f"pressmon process:           {ours:8.1f} releases/s  {counts}")

@@ -2,7 +2,8 @@
 ### pressmon nightly
 
 Every night at 02:00 Beijing time: crawl each enabled source (one mapped task per source, each in its own
-Scrapy process, so one broken site fails only its own task), then parse, deduplicate and tag what was fetched,
+Scrapy process, so one broken site fails only its own task), then parse, deduplicate and tag what was fetched
+(`PRESSMON_PROCESS_TASKS` mapped tasks that share the pages batch by batch, on as many Celery workers),
 judge each source's health (ok, no_new_items, stale, parse_errors, encoding_error, empty_list, blocked; the
 operator is mailed each change once), send alert digests, and write the run's summary to `crawl_runs`.
 Processing, health, alerts and the report run even when a crawl failed; the `watcher` task then fails, so the
@@ -82,7 +83,8 @@ def pressmon_nightly():
         return steps.crawl(_config(), source, crawl_run_id, progress=print)
 
     @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(hours=2))
-    def process() -> dict:
+    def process(share: int) -> dict:
+        """One of `PRESSMON_PROCESS_TASKS` tasks that claim batches of the pending pages until none is left."""
         from pressmon import steps
 
         return steps.process(_config(), progress=print)
@@ -115,7 +117,7 @@ def pressmon_nightly():
     crawl_run_id = start_run()
     sources = enabled_sources()
     crawled = crawl.partial(crawl_run_id=crawl_run_id).expand(source=sources)
-    processed = process()
+    processed = process.expand(share=list(range(CONFIG.process_tasks)))
     # Beside alert, not before it: a failed judgement must not hold up the digests.
     judged = judge_health(crawl_run_id)
     alerted = alert()

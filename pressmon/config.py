@@ -61,6 +61,7 @@ class Config:
         max_list_pages: a ceiling on list pages per source and run (the first crawl of an archive).
         batch_size: raw pages processed per database transaction.
         process_workers: processes that parse pages (1: parse in the process itself).
+        process_tasks: the nightly DAG's `process` tasks, which share the pages (one per Celery worker).
         crawl_delay: seconds between requests to one site (AutoThrottle starts there and adapts).
         download_timeout: seconds before a request is given up.
         owed_retries: failed fetches of a detail page (over as many runs) before it is given up and reported.
@@ -92,6 +93,7 @@ class Config:
     max_list_pages: int = 200
     batch_size: int = 100
     process_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    process_tasks: int = 1
     crawl_delay: float = 1.0
     download_timeout: float = 30.0
     owed_retries: int = 5
@@ -147,6 +149,7 @@ class Config:
             max_list_pages=_int(env, "PRESSMON_MAX_LIST_PAGES", defaults.max_list_pages, minimum=1),
             batch_size=_int(env, "PRESSMON_BATCH_SIZE", defaults.batch_size, minimum=1),
             process_workers=_int(env, "PRESSMON_PROCESS_WORKERS", defaults.process_workers, minimum=1),
+            process_tasks=_int(env, "PRESSMON_PROCESS_TASKS", defaults.process_tasks, minimum=1),
             crawl_delay=_float(env, "PRESSMON_CRAWL_DELAY", defaults.crawl_delay),
             download_timeout=_float(
                 env, "PRESSMON_DOWNLOAD_TIMEOUT", defaults.download_timeout, positive=True

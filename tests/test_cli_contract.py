@@ -41,6 +41,7 @@ BAD_INPUT = [
     (["sources"], {"PRESSMON_MAX_LIST_PAGES": "0"}, 1, "PRESSMON_MAX_LIST_PAGES must be at least 1"),
     (["sources"], {"PRESSMON_OWED_RETRIES": "0"}, 1, "PRESSMON_OWED_RETRIES must be at least 1"),
     (["process"], {"PRESSMON_PROCESS_WORKERS": "0"}, 1, "PRESSMON_PROCESS_WORKERS must be at least 1"),
+    (["process"], {"PRESSMON_PROCESS_TASKS": "0"}, 1, "PRESSMON_PROCESS_TASKS must be at least 1"),
     (["process"], {"PRESSMON_SEGMENTER": "rust"}, 1, "PRESSMON_SEGMENTER must be jieba or rjieba"),
     (["sources"], {"PRESSMON_MAX_PAGE_BYTES": "0"}, 1, "PRESSMON_MAX_PAGE_BYTES must be at least 1"),
     (["sources"], {"PRESSMON_CONNECT_TIMEOUT": "ten"}, 1, "PRESSMON_CONNECT_TIMEOUT must be a whole number"),

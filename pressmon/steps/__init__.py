@@ -16,7 +16,7 @@ from pressmon.steps.crawl import (
 )
 from pressmon.steps.delivery import Ledger, deliver_once
 from pressmon.steps.health import declared_update_days, judge_health
-from pressmon.steps.process import PageParser, ParseResult, hints_for, parse_release, process
+from pressmon.steps.process import PageParser, ParseResult, hints_for, parse_release, process, process_batch
 from pressmon.steps.reports import newest_week, reader_url, weekly_data, weekly_mailing, write_weekly_report
 from pressmon.steps.runs import enabled_sources, report, start_run
 from pressmon.steps.sources import declared_sources, prepare, source_listing, sync_sources, sync_taxonomy
@@ -45,6 +45,7 @@ __all__ = [
     "parse_release",
     "prepare",
     "process",
+    "process_batch",
     "reader_url",
     "report",
     "retag",

@@ -1,15 +1,14 @@
-"""Parse pending raw pages into releases, clusters and tags, in batches workers can share."""
+"""Parse pending raw pages into releases, clusters and tags, in claimed batches any number of workers share."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import multiprocessing
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -34,58 +33,62 @@ log = logging.getLogger(__name__)
 
 
 def process(config: Config, progress: ProgressArg = QUIET) -> dict[str, int]:
-    """Parse every pending raw page into releases, clusters and tags, in batches workers can share.
+    """Parse every pending raw page into releases, clusters and tags, batch by batch, until none is left.
 
-    A page that cannot be parsed or stored, whatever the reason, is marked failed with that reason and the
-    batch goes on; only the database itself failing stops the step.
+    Any number of these can run at once (the DAG's mapped `process` tasks, on Celery workers): each claims
+    its batches (`Store.claim_pages`), so they share the pages. A page that cannot be parsed or stored,
+    whatever the reason, is marked failed with that reason and the batch goes on; only the database itself
+    failing stops the step, and the pages it had claimed are taken by the next worker or run.
 
-    Pages are parsed in `config.process_workers` processes. Two sessions take turns: while one stores its
-    batch (holding the clustering lock), the pages the other has claimed are being parsed.
+    Pages are parsed in `config.process_workers` processes, outside any transaction, one batch ahead: while
+    a batch is stored, the next one is being parsed.
     """
     from parsers.tag import Tagger
 
     progress = as_progress(progress)
     tagger = Tagger(load_scheme(config.scheme))
     counts: Counter[str] = Counter()
-    with Store.open(config) as store, Store.open(config) as ahead, _page_parser(config, tagger) as parse:
+    with Store.open(config) as store, _page_parser(config, tagger) as parse:
         chain_ids = sync_taxonomy(store, config.scheme, current=True)
         total = store.pending_count()
         progress.start("process", total, "pages")
-        sessions = (store, ahead)
-        claimed = _claim(store, config.batch_size, parse)
-        turn = 0
-        while claimed is not None:
-            following = None
+        batch = _claim(store, config.batch_size, parse, held=())
+        while batch is not None:
+            ahead = None
             try:
-                parsed = claimed.parsed()
-                turn = 1 - turn
-                following = _claim(sessions[turn], config.batch_size, parse)
-                cur = claimed.cur
-                claimed.store.lock_clustering(cur)
-                done: list[tuple[int, bool]] = []
-                for row, (result, lossy) in zip(claimed.rows, parsed, strict=True):
-                    if isinstance(result, str):
-                        claimed.store.mark_processed(cur, row["id"], "failed", result, decoded_lossily=lossy)
-                        counts["failed"] += 1
-                        continue
-                    outcome = _store_page(claimed.store, cur, row, result, chain_ids, config.scheme, lossy)
-                    counts[outcome] += 1
-                    if outcome != "failed":
-                        done.append((row["id"], lossy))
-                claimed.store.mark_done(cur, done)
+                ahead = _claim(store, config.batch_size, parse, held=(batch.claim,))
+                counts.update(_store_batch(store, batch, batch.parsed(), chain_ids, config.scheme))
             except BaseException:
-                error = sys.exc_info()
-                if following is not None:
-                    following.abandon(error)
-                if not claimed.stack.__exit__(*error):
-                    raise
-            else:
-                claimed.stack.close()  # commit
+                for claimed in (batch, ahead):
+                    if claimed is not None:
+                        claimed.abandon()
+                raise
+            store.release_claim(batch.claim)
             progress.update(
                 sum(counts.values()), total, ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
             )
-            claimed = following
+            batch = ahead
         progress.finish()
+    return dict(counts)
+
+
+def process_batch(config: Config) -> dict[str, int] | None:
+    """Claim one batch of pending pages, parse it in this process and store it; None when none is left.
+
+    What a Celery task (or any other queue's worker) calls: it shares the pages with every other worker
+    the same way `process` does.
+    """
+    with Store.open(config) as store:
+        chain_ids = sync_taxonomy(store, config.scheme, current=True)
+        batch = _claim(store, config.batch_size, _parse_here(_tagger(config.scheme)), held=())
+        if batch is None:
+            return None
+        try:
+            counts = _store_batch(store, batch, batch.parsed(), chain_ids, config.scheme)
+        except BaseException:
+            batch.abandon()
+            raise
+        store.release_claim(batch.claim)
     return dict(counts)
 
 
@@ -95,35 +98,65 @@ PageParser = Callable[[list[dict[str, Any]]], Callable[[], list[ParseResult]]]
 
 @dataclass
 class _Claimed:
-    """A batch of pages claimed in an open transaction, and its parse (under way, or done)."""
+    """A batch of pages claimed by a store's session, and its parse (under way, or done)."""
 
     store: Store
-    stack: ExitStack
-    cur: Any
+    claim: int
     rows: list[dict[str, Any]]
     parsed: Callable[[], list[ParseResult]]
 
-    def abandon(self, error: Any) -> None:
-        """Roll the batch back: its pages stay pending."""
+    def abandon(self) -> None:
+        """Give the pages back (they stay pending), as far as the connection still allows."""
         with contextlib.suppress(Exception):
-            self.stack.__exit__(*error)
+            self.store.conn.rollback()
+            self.store.release_claim(self.claim)
 
 
-def _claim(store: Store, batch_size: int, parse: PageParser) -> _Claimed | None:
-    """Open a transaction, claim a batch of pending pages in it and start parsing them; None when none is left."""
-    stack = ExitStack()
-    cur = stack.enter_context(store.transaction())
+def _claim(store: Store, batch_size: int, parse: PageParser, held: tuple[int, ...]) -> _Claimed | None:
+    """Claim a batch of pending pages and start parsing them; None when none is left."""
+    claimed = store.claim_pages(batch_size, held)
+    if claimed is None:
+        return None
+    claim, rows = claimed
+    for row in rows:
+        row["body"] = bytes(row["body"])  # a memoryview from the driver: bytes travel to the workers
     try:
-        rows = store.claim_pending(cur, batch_size)
-        for row in rows:
-            row["body"] = bytes(row["body"])  # a memoryview from the driver: bytes travel to the workers
-        if not rows:
-            stack.close()
-            return None
-        return _Claimed(store, stack, cur, rows, parse(rows))
+        return _Claimed(store, claim, rows, parse(rows))
     except BaseException:
-        stack.__exit__(*sys.exc_info())
+        store.release_claim(claim)
         raise
+
+
+def _store_batch(
+    store: Store, batch: _Claimed, parsed: list[ParseResult], chain_ids: dict[str, int], scheme: str
+) -> Counter[str]:
+    """Store a parsed batch in one transaction, holding the clustering lock; return what happened to each page."""
+    counts: Counter[str] = Counter()
+    with store.transaction() as cur:
+        store.lock_clustering(cur)
+        done: list[tuple[int, bool]] = []
+        for row, (result, lossy) in zip(batch.rows, parsed, strict=True):
+            if isinstance(result, str):
+                store.mark_processed(cur, row["id"], "failed", result, decoded_lossily=lossy)
+                counts["failed"] += 1
+                continue
+            outcome = _store_page(store, cur, row, result, chain_ids, scheme, lossy)
+            counts[outcome] += 1
+            if outcome != "failed":
+                done.append((row["id"], lossy))
+        store.mark_done(cur, done)
+    return counts
+
+
+@cache
+def _tagger(scheme_code: str) -> Tagger:
+    from parsers.tag import Tagger
+
+    return Tagger(load_scheme(scheme_code))
+
+
+def _parse_here(tagger: Tagger) -> PageParser:
+    return lambda rows: lambda: [_parse_row(row, tagger) for row in rows]
 
 
 # The tagger of a parsing worker process (set by `_start_worker`).
@@ -146,11 +179,15 @@ def _page_parser(config: Config, tagger: Tagger) -> Iterator[PageParser]:
 
     With more than one worker, pages are parsed in forked processes, which inherit the loaded dictionaries
     (the segmenter is loaded here first, once); the parsers are pure, so results are those of one process.
+    A daemonic process (a Celery worker's task) may not start processes: there, pages are parsed in the
+    process itself, and the Celery workers are the parallelism.
     """
     from parsers.tag import segmenter
 
-    if config.process_workers <= 1:
-        yield lambda rows: lambda: [_parse_row(row, tagger) for row in rows]
+    if config.process_workers <= 1 or multiprocessing.current_process().daemon:
+        if config.process_workers > 1:
+            log.info("parsing in this process: a daemonic process (a Celery task's) cannot start workers")
+        yield _parse_here(tagger)
         return
     segmenter(tagger.scheme.code)
     context = multiprocessing.get_context("fork")
@@ -255,6 +292,7 @@ def _store_release(
         "minhash": fp.signature,
         "search_text": parsed.search_text,
         "raw_page_id": row["id"],
+        "fetched_at": row.get("fetched_at"),
     }
     tags = [(chain_ids[t.chain], t.score, t.evidence) for t in parsed.tags]
     existing = store.release_by_url(cur, row["canonical_url"])

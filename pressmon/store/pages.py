@@ -10,7 +10,7 @@ import psycopg2
 import psycopg2.extras
 
 from pressmon.store import queries
-from pressmon.store.connection import Session
+from pressmon.store.connection import CLAIM_LOCK_CLASS, Session
 
 SQL = queries.load("pages")
 
@@ -18,8 +18,7 @@ SQL = queries.load("pages")
 class PageQueries(Session):
     """Raw pages and owed pages.
 
-    `claim_pending`, `mark_processed` and `mark_done` run in the caller's open transaction (they take its
-    cursor).
+    `mark_processed` and `mark_done` run in the caller's open transaction (they take its cursor).
     """
 
     def held_detail_urls(self, source: str) -> list[tuple[str, str]]:
@@ -149,10 +148,33 @@ class PageQueries(Session):
     def pending_count(self) -> int:
         return self._scalar(SQL["pending_count"])
 
-    def claim_pending(self, cur: psycopg2.extensions.cursor, limit: int) -> list[dict[str, Any]]:
-        """Lock a batch of pending pages inside the caller's transaction; other workers skip them."""
-        cur.execute(SQL["claim_pending"], (limit,))
-        return list(cur.fetchall())
+    def claim_pages(self, limit: int, held: Sequence[int] = ()) -> tuple[int, list[dict[str, Any]]] | None:
+        """Claim a batch of pending pages for this session and commit; None when no page is free.
+
+        The claim is held as a session advisory lock until `release_claim`; other workers skip the pages
+        meanwhile. Pages whose claim nobody holds any more (a worker that died) are free again. `held` are
+        this session's own claims still under way: a session holds its own locks, so it must not take
+        those pages a second time.
+        """
+        with self.transaction() as cur:
+            cur.execute(SQL["next_claim"])
+            claim = cur.fetchone()["claim"]
+            cur.execute(SQL["lock_claim"], (CLAIM_LOCK_CLASS, claim))
+            cur.execute(
+                SQL["claim_pages"],
+                {"claim": claim, "held": list(held), "class": CLAIM_LOCK_CLASS, "limit": limit},
+            )
+            rows = sorted(cur.fetchall(), key=lambda row: row["id"])
+        if not rows:
+            self.release_claim(claim)
+            return None
+        return claim, rows
+
+    def release_claim(self, claim: int) -> None:
+        """Free the pages of a claim that were not stored (they stay pending), and drop its lock."""
+        with self.transaction() as cur:
+            cur.execute(SQL["free_claim"], (claim,))
+            cur.execute(SQL["unlock_claim"], (CLAIM_LOCK_CLASS, claim))
 
     def mark_processed(
         self,

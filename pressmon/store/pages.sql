@@ -58,27 +58,45 @@ SELECT * FROM raw_pages WHERE id = %s
 -- name: pending_count
 SELECT count(*) FROM raw_pages WHERE process_state = 'pending'
 
--- name: claim_pending
-SELECT id, source, url, final_url, canonical_url, headers, body
-  FROM raw_pages
- WHERE process_state = 'pending'
- ORDER BY id
- LIMIT %s
- FOR UPDATE SKIP LOCKED
+-- name: next_claim
+SELECT nextval('raw_page_claims') AS claim
+
+-- name: lock_claim
+SELECT pg_advisory_lock(%s, %s)
+
+-- name: unlock_claim
+SELECT pg_advisory_unlock(%s, %s)
+
+-- name: claim_pages
+-- A pending page is free when no claim is on it, or when the session that claimed it holds the claim's lock
+-- no more; `held` are the claiming session's own claims still under way (its own locks do not stop it).
+UPDATE raw_pages SET claim = %(claim)s
+ WHERE id IN (SELECT id FROM raw_pages
+               WHERE process_state = 'pending'
+                 AND (claim IS NULL
+                      OR (claim <> ALL(%(held)s::integer[])
+                          AND pg_try_advisory_xact_lock(%(class)s, claim)))
+               ORDER BY id
+               LIMIT %(limit)s
+               FOR UPDATE SKIP LOCKED)
+RETURNING id, source, url, final_url, canonical_url, headers, body, fetched_at
+
+-- name: free_claim
+UPDATE raw_pages SET claim = NULL WHERE claim = %s AND process_state = 'pending'
 
 -- name: mark_processed
 UPDATE raw_pages SET process_state = %s, process_error = %s, processed_at = now(),
-                     decoded_lossily = %s
+                     decoded_lossily = %s, claim = NULL
  WHERE id = %s
 
 -- name: mark_done
 UPDATE raw_pages r
    SET process_state = 'done', process_error = NULL, processed_at = now(),
-       decoded_lossily = v.lossy
+       decoded_lossily = v.lossy, claim = NULL
   FROM (VALUES %s) AS v(id, lossy)
  WHERE r.id = v.id
 
 -- name: requeue_all
 UPDATE raw_pages SET process_state = 'pending', process_error = NULL, processed_at = NULL,
-                     decoded_lossily = NULL
+                     decoded_lossily = NULL, claim = NULL
  WHERE kind = 'detail' AND status = 200

@@ -92,6 +92,7 @@ class ReleaseQueries(Session):
             "buckets": list(buckets),
             "paragraph_hashes": [digest for digest, _ in paragraphs],
             "paragraph_chars": [chars for _, chars in paragraphs],
+            "fetched_at": release.get("fetched_at"),
             "chain_ids": [chain_id for chain_id, _, _ in tags],
             "scores": [score for _, score, _ in tags],
             "evidence": [json.dumps(evidence, ensure_ascii=False) for _, _, evidence in tags],
@@ -118,7 +119,7 @@ class ReleaseQueries(Session):
         )
 
     def elect_canonical(self, cur: psycopg2.extensions.cursor, cluster_id: int) -> None:
-        """Make the earliest-seen copy from the most official source the cluster's canonical release."""
+        """Make the earliest-fetched copy from the most official source the cluster's canonical release."""
         cur.execute(SQL["elect_canonical"], (cluster_id,))
 
 

@@ -60,10 +60,11 @@ RETURNING id
 WITH new AS (
     INSERT INTO releases (source, canonical_url, url, title, published_at, publisher, body,
                           speakers, attachments, content_hash, minhash, search_tokens,
-                          cluster_id, raw_page_id)
+                          cluster_id, raw_page_id, first_fetched_at)
     VALUES (%(source)s, %(canonical_url)s, %(url)s, %(title)s, %(published_at)s, %(publisher)s,
             %(body)s, %(speakers)s, %(attachments)s, %(content_hash)s, %(minhash)s,
-            to_tsvector('simple', %(search_text)s), %(cluster_id)s, %(raw_page_id)s)
+            to_tsvector('simple', %(search_text)s), %(cluster_id)s, %(raw_page_id)s,
+            coalesce(%(fetched_at)s, now()))
     RETURNING id
 ), bands AS (
     INSERT INTO release_lsh_bands (band, bucket, release_id)
@@ -109,10 +110,12 @@ DELETE FROM release_lsh_bands WHERE release_id = %s
 INSERT INTO release_lsh_bands (band, bucket, release_id) VALUES %s ON CONFLICT DO NOTHING
 
 -- name: elect_canonical
+-- The order of the copies' fetches, not of their processing, decides: workers sharing a night's pages elect
+-- the copy one worker would.
 UPDATE clusters c
    SET canonical_release_id = (
          SELECT r.id FROM releases r JOIN sources s ON s.code = r.source
           WHERE r.cluster_id = c.id
-          ORDER BY s.authority DESC, r.first_seen_at, r.id
+          ORDER BY s.authority DESC, r.first_fetched_at, r.canonical_url
           LIMIT 1)
  WHERE c.id = %s

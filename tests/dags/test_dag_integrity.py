@@ -53,6 +53,7 @@ def test_crawl_is_mapped_per_source_and_processing_runs_even_if_a_source_failed(
         "watcher",
     }
     assert type(tasks["crawl"]).__name__.endswith("MappedOperator")
+    assert type(tasks["process"]).__name__.endswith("MappedOperator")
     assert tasks["process"].trigger_rule == "all_done"
     assert tasks["report"].trigger_rule == "all_done"
     assert tasks["crawl"].task_id in {t.task_id for t in tasks["process"].upstream_list}

@@ -50,7 +50,7 @@ def test_nightly_dag_crawls_processes_alerts_and_reports_then_only_sends_what_is
         "start_run",
         "enabled_sources",
         "crawl[0]",
-        "process",
+        "process[0]",
         "judge_health",
         "alert",
         "report",
@@ -101,6 +101,31 @@ def test_nightly_dag_crawls_processes_alerts_and_reports_then_only_sends_what_is
     assert smtp_server.messages == []
 
 
+def test_several_process_tasks_share_the_nights_pages(airflow_home, site, store, config, monkeypatch):
+    # Pages fetched before tonight wait too: the tasks share them with tonight's.
+    from tests.pages import add_page, releases
+
+    for i in (2023, 2199):
+        add_page(store, releases()[i])
+    monkeypatch.setenv("PRESSMON_PROCESS_TASKS", "3")
+    result = run_dag_test(airflow_home)
+    assert {k: v for k, v in result.task_states.items() if k.startswith("process")} == {
+        "process[0]": "success",
+        "process[1]": "success",
+        "process[2]": "success",
+    }
+    visible = site.visible
+    (run,) = _rows(config, "SELECT summary FROM crawl_runs WHERE run_key = %s", (result.run_id,))
+    assert run["summary"]["failed_pages"] == []
+    (pages,) = _rows(
+        config,
+        "SELECT count(*) FILTER (WHERE process_state <> 'done') AS left, count(*) AS n FROM raw_pages WHERE kind = 'detail'",
+    )
+    assert pages["left"] == 0 and pages["n"] == len(visible) + 2
+    (count,) = _rows(config, "SELECT count(*) AS n FROM releases")
+    assert count["n"] == len({r.id for r in visible} | {2023, 2199})
+
+
 def test_a_night_with_a_failed_crawl_still_processes_alerts_and_reports_and_the_run_ends_failed(
     airflow_home, site, smtp_server, store, config
 ):
@@ -115,7 +140,7 @@ def test_a_night_with_a_failed_crawl_still_processes_alerts_and_reports_and_the_
     site.set_fault("/xwfbHtml/wangqihuigu/index.html", "503")
     result = run_dag_test(airflow_home, check=False)
     assert result.task_states["crawl[0]"] == "failed"
-    assert result.task_states["process"] == "success"
+    assert result.task_states["process[0]"] == "success"
     assert result.task_states["judge_health"] == "success"
     assert result.task_states["alert"] == "success"
     assert result.task_states["report"] == "success"
