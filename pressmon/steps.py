@@ -26,7 +26,7 @@ import psycopg2
 
 from parsers.extract import ParseError
 from parsers.taxonomy import CURRENT_SCHEME, load_crosswalk, load_scheme, scheme_codes
-from pressmon import alerts, health, mail, sources, weekly
+from pressmon import alerts, health, mail, politeness, sources, weekly
 from pressmon.config import Config
 from pressmon.errors import CrawlError, DeliveryError, DeliveryRefused, UnknownSourceError
 from pressmon.progress import QUIET, Progress, as_progress
@@ -206,7 +206,9 @@ def crawl(config: Config, source: str, run_id: int, progress: ProgressArg = QUIE
         store.start_run_source(run_id, source)
     progress.start(f"crawl {source}", None, "pages fetched")
     try:
-        returncode, log_tail = _run_scrapy(source, run_id, config, env, progress)
+        # Sources on one host take turns on it; crawls of other hosts run meanwhile (pressmon/politeness.py).
+        with politeness.host_turns(config, sources.get(source), progress.note):
+            returncode, log_tail = _run_scrapy(source, run_id, config, env, progress)
     finally:
         progress.finish()
     with Store.open(config) as store:

@@ -1,0 +1,91 @@
+"""Politeness across crawl processes: crawls of sources that share a host take turns on it.
+
+Each source is crawled by a Scrapy process of its own, and Scrapy's per-site limits (at most 2 concurrent
+requests, the download delay, AutoThrottle: crawlers/settings.py) hold within one process only. Four sources
+crawling www.gov.cn at once would send it four times what those limits allow. So before its process starts, a
+crawl takes a Postgres session-level advisory lock on every host it fetches from, in sorted order (two crawls
+never wait on each other in a ring), and holds them on a connection of its own until the process has ended.
+Crawls of different hosts run side by side; crawls of one host take turns.
+
+A crawl whose task dies loses its connection, and Postgres releases its locks with it. A crawl waits as long
+as the crawl ahead of it runs: that one is bounded by its own limits (download timeout, list page ceiling,
+error count) and by the crawl task's execution timeout in the DAG.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from pressmon.config import Config
+from pressmon.sources import Source
+from pressmon.store import Store
+
+log = logging.getLogger(__name__)
+
+# The first key of every host lock ("host"). Two-key advisory locks never clash with pressmon's one-key locks.
+HOST_LOCKS = 0x686F7374
+# What a crawl's lock connection calls itself in pg_stat_activity, so a waiting crawl can say who is ahead.
+APPLICATION_PREFIX = "pressmon crawl "
+
+
+def source_hosts(source: Source) -> list[str]:
+    """Return the hosts a source's crawl fetches from, sorted: its base URL's and its `detail_hosts`."""
+    return sorted({source.host, *(str(host) for host in source.options.get("detail_hosts", ()))})
+
+
+def host_key(host: str) -> int:
+    """Return a host's advisory lock key: the same in every process and Python version (no hash seed)."""
+    return int.from_bytes(hashlib.sha256(host.lower().encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+@contextmanager
+def host_turns(config: Config, source: Source, note: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold every host of the source for as long as the block runs, waiting for crawls ahead on any of them.
+
+    Args:
+        config: where the database is.
+        source: the source about to be crawled.
+        note: told, besides the log, when the crawl has to wait and when its turn comes.
+    """
+    with Store.open(config) as store:
+        with store.transaction() as cur:
+            cur.execute(
+                "SELECT set_config('application_name', %s, false)", (APPLICATION_PREFIX + source.code,)
+            )
+        for host in source_hosts(source):
+            key = host_key(host)
+            with store.transaction() as cur:
+                cur.execute("SELECT pg_try_advisory_lock(%s, %s) AS taken", (HOST_LOCKS, key))
+                if cur.fetchone()["taken"]:
+                    continue
+                holder = _holder(cur, key)
+            _tell(note, f"{source.code}: waiting for {host}: {holder or 'another crawl'} is crawling it")
+            started = time.monotonic()
+            with store.transaction() as cur:
+                cur.execute("SELECT pg_advisory_lock(%s, %s)", (HOST_LOCKS, key))
+            _tell(note, f"{source.code}: {host} is free after {time.monotonic() - started:.1f} s")
+        # Closing the connection (leaving this block, or the process dying) releases every lock it holds.
+        yield
+
+
+def _holder(cur, key: int) -> str | None:
+    """Return the source whose crawl holds a host's lock, when it is still held."""
+    cur.execute(
+        """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 2
+            LIMIT 1""",
+        (HOST_LOCKS, key),
+    )
+    row = cur.fetchone()
+    name = row["application_name"] if row else ""
+    return name.removeprefix(APPLICATION_PREFIX) if name.startswith(APPLICATION_PREFIX) else None
+
+
+def _tell(note: Callable[[str], None] | None, message: str) -> None:
+    log.info("%s", message)
+    if note is not None:
+        note(message)
