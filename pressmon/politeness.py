@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from pressmon.config import Config
@@ -40,6 +40,22 @@ def source_hosts(source: Source) -> list[str]:
 def host_key(host: str) -> int:
     """Return a host's advisory lock key: the same in every process and Python version (no hash seed)."""
     return int.from_bytes(hashlib.sha256(host.lower().encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def spread_by_host(codes: Sequence[str], declared: Mapping[str, Source]) -> list[str]:
+    """Order sources so that each one's hosts are as far down the list as possible from earlier ones'.
+
+    Crawls started from a pool in this order fill its slots with different hosts first: a slot whose crawl
+    waits for a host crawls nothing meanwhile.
+    """
+    seen: dict[str, int] = {}
+    rank = {}
+    for code in codes:
+        hosts = source_hosts(declared[code])
+        rank[code] = max(seen.get(host, 0) for host in hosts)
+        for host in hosts:
+            seen[host] = seen.get(host, 0) + 1
+    return sorted(codes, key=rank.__getitem__)
 
 
 @contextmanager

@@ -20,7 +20,7 @@ import pytest
 
 from pressmon import politeness, steps
 from pressmon.offline.server import OfflineSites
-from pressmon.sources import get
+from pressmon.sources import get, registry
 
 pytestmark = pytest.mark.integration
 
@@ -123,3 +123,15 @@ def test_a_crawl_that_dies_lets_the_next_crawl_of_its_host_go(config):
 def _take_turn(config, notes: list[str]) -> None:
     with politeness.host_turns(config, get("gov_bumen"), notes.append):
         pass
+
+
+def test_crawls_queued_in_spread_order_meet_other_hosts_before_a_host_already_queued():
+    declared = registry()
+    order = politeness.spread_by_host(sorted(declared), declared)
+    assert sorted(order) == sorted(declared)
+    # Every source before the second one on www.gov.cn is on hosts no earlier source is on.
+    head = order[: order.index("gov_yaowen")]
+    hosts = [host for code in head for host in politeness.source_hosts(declared[code])]
+    assert len(hosts) == len(set(hosts)) and "gov_bumen" in head
+    # The policy library fetches its detail pages from www.gov.cn too: it waits behind the three others.
+    assert order[-1] == "gov_zhengceku"
