@@ -51,6 +51,21 @@ def test_demo_runs_the_nightly_job_then_finds_nothing_new(db_url, tmp_path):
             first,
             re.M,
         ), code
+    # The next night, nothing changed: every source, crawled again in a run of its own, fetches list pages only;
+    # the nightly run's figures (pages, new releases, emails) stay its own.
+    next_night = re.search(r"^  the next night, nothing changed \(run '(.+)', succeeded\)", first, re.M)
+    assert next_night and next_night.group(1).endswith(" next night")
+    for code in declared:
+        assert re.search(
+            rf"^    {code}: [1-9]\d* list pages, 0 detail pages \(tonight: \d+ list pages, [1-9]\d* detail pages\)$",
+            first,
+            re.M,
+        ), code
+    assert re.search(
+        rf"^    qd_press: 1 list pages, 0 detail pages \(tonight: {list_pages} list pages, {pages} detail pages\)$",
+        first,
+        re.M,
+    )
     # The reprints on the news sites and the city portal join their originals.
     copies = re.search(r"releases published by more than one source: (\d+)\n((?:    .*\n)*)", first)
     assert int(copies.group(1)) >= 3
@@ -80,5 +95,20 @@ def test_demo_runs_the_nightly_job_then_finds_nothing_new(db_url, tmp_path):
             re.M,
         ), code
     assert "new releases: 0 " in second
+    for code in declared:
+        assert re.search(
+            rf"^    {code}: [1-9]\d* list pages, 0 detail pages \(tonight: \d+ list pages, 0 detail pages\)$",
+            second,
+            re.M,
+        ), code
+    with psycopg2.connect(db_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT run_key, summary -> 'new_releases', summary -> 'emails_sent' FROM crawl_runs ORDER BY id"
+        )
+        runs = cur.fetchall()
+    conn.close()
+    # Two nightly runs, each followed by its next night, which found nothing and sent nothing.
+    assert [key.endswith(" next night") for key, _, _ in runs] == [False, True, False, True]
+    assert [(new, sent) for key, new, sent in runs if key.endswith(" next night")] == [(0, 0), (0, 0)]
     assert "alert emails written this run: 0 " in second
     assert len(list((tmp_path / "var" / "outbox").glob("*.eml"))) == 2

@@ -16,6 +16,7 @@ import re
 import socketserver
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -131,6 +132,7 @@ class _FaultsAndLog:
         self._lock = threading.Lock()
         self._faults: dict[str, _Fault] = {}
         self._requests: list[tuple[str, str, int]] = []
+        self._times: list[float] = []
 
     def _put_fault(self, path: str, kind: str, times: int | None) -> None:
         if times is not None and times < 1:
@@ -149,9 +151,16 @@ class _FaultsAndLog:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def timed_requests(self) -> list[tuple[float, str, str, int]]:
+        """Return the log with times: (time.monotonic() when the response started, method, path, status)."""
+        with self._lock:
+            return [(when, *request) for when, request in zip(self._times, self._requests, strict=True)]
+
     def _record(self, method: str, path: str, status: int) -> None:
         with self._lock:
             self._requests.append((method, path, status))
+            self._times.append(time.monotonic())
 
     def _take_fault(self, path: str) -> str | None:
         with self._lock:

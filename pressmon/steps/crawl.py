@@ -13,7 +13,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from pressmon import sources
+from pressmon import politeness, sources
 from pressmon.config import Config
 from pressmon.errors import CrawlError, UnknownSourceError
 from pressmon.progress import QUIET, Progress, ProgressArg, as_progress
@@ -62,7 +62,9 @@ def crawl(config: Config, source: str, run_id: int, progress: ProgressArg = QUIE
         store.start_run_source(run_id, source)
     progress.start(f"crawl {source}", None, "pages fetched")
     try:
-        returncode, log_tail = _run_scrapy(source, run_id, config, env, progress)
+        # Sources on one host take turns on it; crawls of other hosts run meanwhile (pressmon/politeness.py).
+        with politeness.host_turns(config, sources.get(source), progress.note):
+            returncode, log_tail = _run_scrapy(source, run_id, config, env, progress)
     finally:
         progress.finish()
     with Store.open(config) as store:

@@ -20,6 +20,7 @@ from pressmon.store.connection import (
 )
 from pressmon.store.deliveries import DeliveryQueries
 from pressmon.store.health import HealthQueries
+from pressmon.store.hosts import HostQueries
 from pressmon.store.migrations import SQL_DIR, Migration, check_schema, load_migrations, migrate
 from pressmon.store.pages import PageQueries
 from pressmon.store.releases import ReleaseQueries
@@ -37,6 +38,7 @@ class Store(
     TaxonomyQueries,
     DeliveryQueries,
     HealthQueries,
+    HostQueries,
     ReportingQueries,
 ):
     """Named queries over one connection. Use `with store.transaction():` around writes.

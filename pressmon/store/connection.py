@@ -21,6 +21,8 @@ CLUSTERING_LOCK = 0x636C7573
 ALERT_LOCK = 0x616C6572
 REPORT_LOCK = 0x7765656B
 HEALTH_LOCK = 0x6865616C
+# The first key of a crawl's lock on a host (the second is the host's key: pressmon/politeness.py).
+HOST_LOCKS = 0x686F7374
 # The first key of a processing claim's lock (the second is the claim): apart from the one-key locks above.
 CLAIM_LOCK_CLASS = 0x636C6169
 
