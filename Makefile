@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,bench]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,bench,celery]"
 	@touch $(STAMP)
 
 # Debian packages, installed only when missing (needs root or sudo, and apt, as on CI): a CJK font for the
@@ -62,7 +62,7 @@ stop: $(STAMP)
 # Re-pin after changing dependencies in pyproject.toml (needs the package index).
 lock:
 	rm -rf /tmp/pressmon-lock && $(PYTHON) -m venv /tmp/pressmon-lock
-	/tmp/pressmon-lock/bin/pip install --quiet -e ".[dev,bench]"
+	/tmp/pressmon-lock/bin/pip install --quiet -e ".[dev,bench,celery]"
 	/tmp/pressmon-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 clean:

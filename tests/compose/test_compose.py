@@ -43,6 +43,7 @@ RUNTIME_PATHS = (
     "sql",
     "dags",
 )
+CELERY_PROVIDER = "apache-airflow-providers-celery"
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET")
 URL_AND_JSON_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -167,6 +168,13 @@ def dockerfile_env(instructions: list[tuple[str, str]]) -> dict[str, str]:
                 assert sep, f"use ENV NAME=value, not {arguments!r}"
                 env[name] = value
     return env
+
+
+def split_extras(requirement: str) -> tuple[str, set[str]]:
+    """Split `path[extra,…]` into the path and its extras."""
+    match = re.fullmatch(r"(?P<path>[^\[]+)(?:\[(?P<extras>[^\]]*)\])?", requirement)
+    assert match, requirement
+    return match["path"], {extra.strip() for extra in (match["extras"] or "").split(",") if extra.strip()}
 
 
 def pinned_airflow_version() -> str:
@@ -341,9 +349,28 @@ def test_dockerfile_installs_the_project_with_the_constraints_file():
     command = tokens[tokens.index("pip") : tokens.index("&&") if "&&" in tokens else None]
     assert "--no-cache-dir" in command
     constraints = command[command.index("-c") + 1]
-    editable = command[command.index("-e") + 1]
+    editable, extras = split_extras(command[command.index("-e") + 1])
     assert editable.rstrip("/") == PROJECT_IN_IMAGE
     assert constraints == image_location(instructions, "constraints.txt")
+    # The workers of the celery profile run this image: the Celery provider comes pinned with the project.
+    assert "celery" in extras
+
+
+def test_the_celery_provider_is_pinned_in_the_extra_the_image_installs():
+    import tomllib
+    from importlib.metadata import version
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extra = project["optional-dependencies"]["celery"]
+    assert any(re.match(rf"{CELERY_PROVIDER}\b", requirement) for requirement in extra), extra
+    pins = dict(
+        line.split("==", 1) for line in CONSTRAINTS.read_text(encoding="utf-8").splitlines() if "==" in line
+    )
+    assert CELERY_PROVIDER in pins, "constraints.txt does not pin the Celery provider"
+    for package in ("celery", "kombu", "redis"):  # what the provider's celery[redis] brings
+        assert package in pins, f"constraints.txt does not pin {package}"
+    # What the test suite (and `make scale-check`) ran is what the image gets.
+    assert version(CELERY_PROVIDER) == pins[CELERY_PROVIDER]
 
 
 def test_dockerfile_copies_everything_pressmon_runs_from():
