@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-extract bench-dedup bench-process bench-search lock clean stop system-packages fonts screenshots fuzz faults
+.PHONY: demo test lint typecheck bench bench-extract bench-dedup bench-process bench-search lock clean stop system-packages fonts screenshots fuzz faults scale-check
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,3 +77,9 @@ fuzz: $(STAMP)
 # The fault matrix of issue 8 (also part of `make test`): real crawl, Postgres and SMTP through every fault.
 faults: $(STAMP)
 	$(BIN)/python -m pytest -q tests/faults
+
+# The nightly DAG on a real Airflow with CeleryExecutor: scheduler, dag-processor, api-server and two Celery
+# workers against the Postgres and Redis of this machine (README, "Scaling out with Celery"); not part of
+# `make test`. Options go through SCALE_CHECK_ARGS, e.g. SCALE_CHECK_ARGS='--redis redis://broker:6379/1'.
+scale-check: $(STAMP)
+	$(BIN)/python -m pressmon.scale_check $(SCALE_CHECK_ARGS)
