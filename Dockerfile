@@ -1,6 +1,6 @@
 # pressmon on Airflow: the official Airflow image with the pressmon project installed into it.
 # One image for every Airflow service in docker-compose.yml (api-server, scheduler, dag-processor, triggerer,
-# airflow-init). Build with `docker compose build`.
+# airflow-init, and the Celery workers of the `celery` profile). Build with `docker compose build`.
 #
 # The tag must equal the apache-airflow pin in constraints.txt (tests/compose checks it): the constraints file
 # is what the test suite ran against, and pip must not move Airflow away from the version in the image.
@@ -34,9 +34,12 @@ COPY --chown=airflow:0 dags /opt/pressmon/dags
 # `python -m scrapy crawl` subprocess started in the project folder) and dags/ next to its packages; a plain
 # wheel install would leave them behind. "apache-airflow==$AIRFLOW_VERSION" is the image's documented guard
 # against pip replacing the Airflow it ships; the constraints file pins everything else to the tested versions.
+# The extra `celery` pins the Celery provider (and celery, kombu, redis) the image already ships to the
+# versions `make scale-check` ran, so the same image serves LocalExecutor and CeleryExecutor alike.
 RUN pip install --no-cache-dir -c /opt/pressmon/constraints.txt \
-        "apache-airflow==${AIRFLOW_VERSION}" -e /opt/pressmon \
+        "apache-airflow==${AIRFLOW_VERSION}" -e "/opt/pressmon[celery]" \
     && python -c "import pressmon.steps, parsers.release, crawlers.settings, scrapy, jieba" \
+    && python -c "from airflow.providers.celery.executors.celery_executor import CeleryExecutor" \
     && python -c "from pressmon.weekly import cjk_font; print('charts draw Chinese with', cjk_font())" \
     && pressmon --help > /dev/null
 

@@ -4,11 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-extract bench-dedup bench-process bench-search bench-reprocess lock clean stop system-packages fonts screenshots fuzz faults
+.PHONY: demo test lint typecheck bench bench-extract bench-dedup bench-process bench-search bench-reprocess lock clean stop system-packages fonts screenshots fuzz faults scale-check
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,bench]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,bench,celery]"
 	@touch $(STAMP)
 
 # Debian packages, installed only when missing (needs root or sudo, and apt, as on CI): a CJK font for the
@@ -66,7 +66,7 @@ stop: $(STAMP)
 # Re-pin after changing dependencies in pyproject.toml (needs the package index).
 lock:
 	rm -rf /tmp/pressmon-lock && $(PYTHON) -m venv /tmp/pressmon-lock
-	/tmp/pressmon-lock/bin/pip install --quiet -e ".[dev,bench]"
+	/tmp/pressmon-lock/bin/pip install --quiet -e ".[dev,bench,celery]"
 	/tmp/pressmon-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 clean:
@@ -81,3 +81,9 @@ fuzz: $(STAMP)
 # The fault matrix of issue 8 (also part of `make test`): real crawl, Postgres and SMTP through every fault.
 faults: $(STAMP)
 	$(BIN)/python -m pytest -q tests/faults
+
+# The nightly DAG on a real Airflow with CeleryExecutor: scheduler, dag-processor, api-server and two Celery
+# workers against the Postgres and Redis of this machine (README, "Scaling out with Celery"); not part of
+# `make test`. Options go through SCALE_CHECK_ARGS, e.g. SCALE_CHECK_ARGS='--redis redis://broker:6379/1'.
+scale-check: $(STAMP)
+	$(BIN)/python -m pressmon.scale_check $(SCALE_CHECK_ARGS)

@@ -36,6 +36,9 @@ NOT_RUN = {
     "make typecheck": "`make test` runs it before the tests",
     "make bench": "minutes of benchmarks that assert nothing about the demo data",
     "make lock": "needs the package index",
+    "make scale-check": "minutes of a real Airflow with Celery workers; not part of `make test`",
+    "make scale-check SCALE_CHECK_ARGS='--postgres postgresql://admin:secret@db.example.org/postgres "
+    "--redis redis://broker.example.org:6379/1'": "a remote Postgres and Redis",
     "export PRESSMON_DATABASE_URL=postgresql://pressmon:secret@db.example.org/pressmon": (
         "a real Postgres server; the demo's database stands in for it"
     ),

@@ -15,6 +15,7 @@ import posixpath
 import re
 import shlex
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ POSTGRES_INIT = ROOT / "docker" / "postgres-init"
 
 PROJECT_IN_IMAGE = "/opt/pressmon"
 AIRFLOW_COMMANDS = ("api-server", "scheduler", "dag-processor", "triggerer")
+WORKER_COMMAND = "airflow celery worker"
+CELERY_APP = "airflow.providers.celery.executors.celery_executor.app"
 # What the image must hold for pressmon and its DAG to run (steps.PROJECT_ROOT, store.SQL_DIR, scrapy.cfg).
 RUNTIME_PATHS = (
     "pyproject.toml",
@@ -43,6 +46,7 @@ RUNTIME_PATHS = (
     "sql",
     "dags",
 )
+CELERY_PROVIDER = "apache-airflow-providers-celery"
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET")
 URL_AND_JSON_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -169,6 +173,13 @@ def dockerfile_env(instructions: list[tuple[str, str]]) -> dict[str, str]:
     return env
 
 
+def split_extras(requirement: str) -> tuple[str, set[str]]:
+    """Split `path[extra,…]` into the path and its extras."""
+    match = re.fullmatch(r"(?P<path>[^\[]+)(?:\[(?P<extras>[^\]]*)\])?", requirement)
+    assert match, requirement
+    return match["path"], {extra.strip() for extra in (match["extras"] or "").split(",") if extra.strip()}
+
+
 def pinned_airflow_version() -> str:
     match = re.search(r"^apache-airflow==(\S+)$", CONSTRAINTS.read_text(encoding="utf-8"), re.MULTILINE)
     assert match, "constraints.txt pins no apache-airflow version"
@@ -255,10 +266,16 @@ def airflow_services(services: dict[str, dict[str, Any]]) -> dict[str, str]:
     return roles
 
 
+def celery_workers(services: dict[str, dict[str, Any]]) -> list[str]:
+    """The services that run `airflow celery worker` (profile "celery")."""
+    return sorted(name for name, service in services.items() if WORKER_COMMAND in command_text(service))
+
+
 def each_airflow_service(
     services: dict[str, dict[str, Any]], airflow_services: dict[str, str]
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    for name in airflow_services.values():
+    """Every service of the Airflow image, the Celery workers included: they run the tasks under Celery."""
+    for name in [*airflow_services.values(), *celery_workers(services)]:
         yield name, services[name]
 
 
@@ -341,9 +358,28 @@ def test_dockerfile_installs_the_project_with_the_constraints_file():
     command = tokens[tokens.index("pip") : tokens.index("&&") if "&&" in tokens else None]
     assert "--no-cache-dir" in command
     constraints = command[command.index("-c") + 1]
-    editable = command[command.index("-e") + 1]
+    editable, extras = split_extras(command[command.index("-e") + 1])
     assert editable.rstrip("/") == PROJECT_IN_IMAGE
     assert constraints == image_location(instructions, "constraints.txt")
+    # The workers of the celery profile run this image: the Celery provider comes pinned with the project.
+    assert "celery" in extras
+
+
+def test_the_celery_provider_is_pinned_in_the_extra_the_image_installs():
+    import tomllib
+    from importlib.metadata import version
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extra = project["optional-dependencies"]["celery"]
+    assert any(re.match(rf"{CELERY_PROVIDER}\b", requirement) for requirement in extra), extra
+    pins = dict(
+        line.split("==", 1) for line in CONSTRAINTS.read_text(encoding="utf-8").splitlines() if "==" in line
+    )
+    assert CELERY_PROVIDER in pins, "constraints.txt does not pin the Celery provider"
+    for package in ("celery", "kombu", "redis"):  # what the provider's celery[redis] brings
+        assert package in pins, f"constraints.txt does not pin {package}"
+    # What the test suite (and `make scale-check`) ran is what the image gets.
+    assert version(CELERY_PROVIDER) == pins[CELERY_PROVIDER]
 
 
 def test_dockerfile_copies_everything_pressmon_runs_from():
@@ -382,7 +418,10 @@ def test_airflow_services_share_secrets_and_reach_the_execution_api(services, ai
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
     )
-    seen = {key: {services[name]["environment"][key] for name in airflow_services.values()} for key in keys}
+    seen = {
+        key: {service["environment"][key] for _, service in each_airflow_service(services, airflow_services)}
+        for key in keys
+    }
     for key, values in seen.items():
         assert len(values) == 1 and "" not in values, f"{key} differs between services or is empty"
     execution_api = urlsplit(next(iter(seen["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])))
@@ -622,3 +661,196 @@ def test_metabase_is_optional_local_and_reads_as_pressmon_reader(services, postg
     ):
         assert f"${{{variable}}}" in script, variable
     assert env["METABASE_ADMIN_PASSWORD"]
+
+
+# -- the profile "celery": Redis and Celery workers -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def celery_services(raw_compose: dict[str, Any], env_example: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The services as compose would run them with CeleryExecutor chosen in .env."""
+    return interpolate_tree(raw_compose, env_example | {"AIRFLOW_EXECUTOR": "CeleryExecutor"}, set())[
+        "services"
+    ]
+
+
+@pytest.fixture(scope="module")
+def broker(services: dict[str, dict[str, Any]]) -> str:
+    return find_by_image(services, "redis:")
+
+
+def test_the_celery_profile_holds_redis_and_two_named_workers(services, airflow_services, broker):
+    redis = services[broker]
+    assert redis.get("profiles") == ["celery"], "Redis must not start with a plain `up`"
+    assert not redis.get("ports"), "the broker has no password: compose network only"
+    assert 6379 in container_ports(redis, "expose")
+    assert redis["healthcheck"]["test"][-2:] == ["redis-cli", "ping"]
+    workers = celery_workers(services)
+    assert len(workers) >= 2, workers
+    hostnames = [services[name].get("hostname") for name in workers]
+    assert all(hostnames) and len(set(hostnames)) == len(workers), "each worker needs a hostname of its own"
+    for name in workers:
+        worker = services[name]
+        assert worker.get("profiles") == ["celery"], name
+        script = command_text(worker)
+        # The Celery node is named after the container, and `exec` lets the stop signal reach the worker.
+        assert f'exec {WORKER_COMMAND} --celery-hostname "celery@${{HOSTNAME}}"' in script, name
+        assert worker["environment"]["DUMB_INIT_SETSID"] == "0", f"{name}: warm shutdown"
+        health = " ".join(worker["healthcheck"]["test"])
+        assert f"--app {CELERY_APP} inspect ping" in health and "celery@${HOSTNAME}" in health, name
+    # Without the profile, nothing may require the broker.
+    for name, service in services.items():
+        dependency = depends_on(service).get(broker)
+        if dependency is not None and "celery" not in service.get("profiles", []):
+            assert dependency == {"condition": "service_healthy", "required": False}, name
+    assert depends_on(services[airflow_services["init"]])[broker]["condition"] == "service_healthy"
+
+
+def test_workers_wait_for_the_broker_the_databases_init_and_the_execution_api(
+    services, airflow_services, broker, postgres, mail_catcher
+):
+    for name in celery_workers(services):
+        dependencies = depends_on(services[name])
+        assert dependencies[broker] == {"condition": "service_healthy"}, f"{name}: Redis is required"
+        assert dependencies[postgres]["condition"] == "service_healthy", name
+        assert dependencies[mail_catcher]["condition"] == "service_healthy", name
+        assert dependencies[airflow_services["init"]]["condition"] == "service_completed_successfully", name
+        assert dependencies[airflow_services["api-server"]]["condition"] == "service_healthy", name
+
+
+def test_celery_executor_is_one_setting_away_and_reaches_the_broker(
+    celery_services, airflow_services, broker, postgres
+):
+    workers = celery_workers(celery_services)
+    concurrency = 0
+    for name, service in each_airflow_service(celery_services, airflow_services):
+        env = service["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        url = urlsplit(env["AIRFLOW__CELERY__BROKER_URL"])
+        assert (url.scheme, url.hostname, url.port or 6379) == ("redis", broker, 6379), name
+        assert 6379 in container_ports(celery_services[broker], "expose")
+        # Results go to the metadata database, through the driver the image has (psycopg2).
+        backend = urlsplit(env["AIRFLOW__CELERY__RESULT_BACKEND"])
+        metadata = urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+        assert backend.scheme == "db+postgresql+psycopg2", name
+        assert (backend.netloc, backend.path) == (metadata.netloc, metadata.path), name
+        assert backend.hostname == postgres, name
+        assert str(env["AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER"]) == "1", name
+        if name in workers:
+            concurrency += int(env["AIRFLOW__CELERY__WORKER_CONCURRENCY"])
+    parallelism = int(
+        celery_services[airflow_services["scheduler"]]["environment"]["AIRFLOW__CORE__PARALLELISM"]
+    )
+    assert parallelism >= concurrency, "the scheduler would leave worker slots idle"
+
+
+def test_processing_fans_out_to_as_many_tasks_as_env_says_in_every_airflow_service(
+    raw_compose, env_example, airflow_services
+):
+    from pressmon.config import Config
+
+    # The DAG reads the count when it is parsed (dag-processor) and each task when it runs (workers).
+    services = interpolate_tree(raw_compose, env_example | {"PRESSMON_PROCESS_TASKS": "2"}, set())["services"]
+    assert celery_workers(services)
+    for name, service in each_airflow_service(services, airflow_services):
+        env = {key: str(value) for key, value in service["environment"].items()}
+        assert Config.from_env(env).process_tasks == 2, name
+
+
+def test_airflow_reads_the_celery_settings_as_compose_gives_them(celery_services, tmp_path):
+    (name, *_) = celery_workers(celery_services)
+    env = {key: str(value) for key, value in celery_services[name]["environment"].items()}
+    probe = (
+        "import json\n"
+        "from airflow.configuration import conf\n"
+        "from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG as c\n"
+        "from sqlalchemy.engine import make_url\n"
+        "print(json.dumps({'executor': conf.get('core', 'executor'), 'broker': c['broker_url'],\n"
+        "    'backend': c['result_backend'], 'concurrency': c['worker_concurrency'],\n"
+        "    'prefetch': c['worker_prefetch_multiplier'],\n"
+        "    'driver': make_url(c['result_backend'][len('db+'):]).get_driver_name()}))\n"
+    )
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PRESSMON_"))}
+    completed = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=keep | env | {"AIRFLOW_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    seen = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert seen == {
+        "executor": "CeleryExecutor",
+        "broker": env["AIRFLOW__CELERY__BROKER_URL"],
+        "backend": env["AIRFLOW__CELERY__RESULT_BACKEND"],
+        "concurrency": int(env["AIRFLOW__CELERY__WORKER_CONCURRENCY"]),
+        "prefetch": 1,
+        "driver": "psycopg2",
+    }
+
+
+@pytest.fixture
+def fake_tools(tmp_path: Path) -> Path:
+    """A PATH folder whose airflow, python and pressmon print what they were asked and succeed; python fails
+    on the broker check when BROKER_DOWN is set."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    scripts = {
+        "airflow": 'echo "airflow $*"',
+        "pressmon": 'echo "pressmon $*"',
+        "python": 'cat > /dev/null 2>&1 || true; case "$*" in *redis*) [ -z "${BROKER_DOWN:-}" ] ;; esac',
+    }
+    for tool, body in scripts.items():
+        path = folder / tool
+        path.write_text(f"#!/usr/bin/env bash\n{body}\n", encoding="utf-8")
+        path.chmod(0o755)
+    return folder
+
+
+def run_script(service: dict[str, Any], fake_tools: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    command = service["command"]
+    assert command[:2] == ["bash", "-c"]
+    return subprocess.run(
+        ["bash", "-c", command[2]],
+        # The image's ENV, then the service's environment, as in the container.
+        env={"PATH": f"{fake_tools}:/usr/bin:/bin", **dockerfile_env(dockerfile_instructions())}
+        | {k: str(v) for k, v in service["environment"].items()}
+        | env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_worker_refuses_to_start_unless_the_executor_is_celery(services, celery_services, fake_tools):
+    (name, *_) = celery_workers(services)
+    refused = run_script(services[name], fake_tools, HOSTNAME="airflow-worker-1")
+    assert refused.returncode == 1 and "AIRFLOW_EXECUTOR=CeleryExecutor" in refused.stdout
+    started = run_script(celery_services[name], fake_tools, HOSTNAME="airflow-worker-1")
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == "airflow celery worker --celery-hostname celery@airflow-worker-1"
+
+
+def test_init_refuses_celery_executor_when_the_broker_does_not_answer(
+    services, celery_services, airflow_services, fake_tools
+):
+    init = airflow_services["init"]
+    local = run_script(services[init], fake_tools, BROKER_DOWN="1")
+    assert local.returncode == 0 and "airflow db migrate" in local.stdout, local.stderr
+    celery = run_script(celery_services[init], fake_tools)
+    assert celery.returncode == 0 and "airflow db migrate" in celery.stdout, celery.stderr
+    refused = run_script(celery_services[init], fake_tools, BROKER_DOWN="1")
+    assert refused.returncode == 1 and "airflow db migrate" not in refused.stdout
+    assert "COMPOSE_PROFILES=celery" in refused.stdout
+    odd = run_script(services[init], fake_tools, AIRFLOW__CORE__EXECUTOR="KubernetesExecutor")
+    assert odd.returncode == 1 and "LocalExecutor or CeleryExecutor" in odd.stdout
+
+
+def test_env_example_says_how_to_switch_to_celery():
+    values, comments = read_env_file(ENV_EXAMPLE)
+    assert values["AIRFLOW_EXECUTOR"] == "LocalExecutor"
+    assert "COMPOSE_PROFILES=celery" in comments["AIRFLOW_EXECUTOR"]
