@@ -321,6 +321,17 @@ def task_rows(metadata: str, run_id: str) -> list[TaskRow]:
     return [TaskRow(*row) for row in rows]
 
 
+def processing_shares(metadata: str, run_id: str) -> dict[int, object]:
+    """What each mapped `process` task returned (its pages by outcome), by map index."""
+    rows = query(
+        metadata,
+        """SELECT map_index, value FROM xcom
+            WHERE dag_id = %s AND run_id = %s AND task_id = 'process' AND key = 'return_value'""",
+        (DAG_ID, run_id),
+    )
+    return {map_index: value for map_index, value in rows}
+
+
 def short(hostname: str) -> str:
     """worker1@machine → worker1: the name the check gave the worker."""
     return hostname.split("@", 1)[0]
@@ -438,8 +449,10 @@ def run_check(options: Options) -> int:
             "PRESSMON_CRAWL_LOG_LEVEL": "WARNING",
             # A failure shows at once instead of after retries five minutes apart.
             "PRESSMON_TASK_RETRIES": "0",
-            # One processing task per worker: they share the night's pages.
+            # One processing task per worker: they share the night's pages, in batches small enough that this
+            # small night (about 110 pages) has some for each.
             "PRESSMON_PROCESS_TASKS": str(options.workers),
+            "PRESSMON_BATCH_SIZE": "10",
         }
         config = Config.from_env(base)
         with Store.open(config, migrating=True) as store:
@@ -483,7 +496,9 @@ def run_check(options: Options) -> int:
             run_airflow(["dags", "unpause", DAG_ID], env, cli_log, timeout=300)
         say(f"scale-check: triggered {DAG_ID} run {run_id}; waiting up to {options.timeout:.0f}s")
         state, rows = wait_for_run(metadata, run_id, workers, fleet, options.timeout)
-        outcome["succeeded"] = report(state, rows, workers, config, run_id, var / "outbox")
+        outcome["succeeded"] = report(
+            state, rows, workers, config, run_id, var / "outbox", processing_shares(metadata, run_id)
+        )
     return 0 if outcome["succeeded"] else 1
 
 
@@ -546,7 +561,13 @@ def wait_for_run(
 
 
 def report(
-    state: str, rows: Sequence[TaskRow], workers: Sequence[str], config, run_id: str, outbox: Path
+    state: str,
+    rows: Sequence[TaskRow],
+    workers: Sequence[str],
+    config,
+    run_id: str,
+    outbox: Path,
+    shares: dict[int, object] | None = None,
 ) -> bool:
     from pressmon.store import Store
 
@@ -565,6 +586,11 @@ def report(
             f"{emails} emails"
         )
     say(f"DAG run {run_id}: {state}")
+    if shares:
+        say("pages each processing task stored (they share the night's pages):")
+        for row in rows:
+            if row.task_id == "process":
+                say(f"  process[{row.map_index}] on {row.hostname or '-'}: {shares.get(row.map_index, '-')}")
     counts = per_worker(rows, workers)
     ran = sum(1 for row in rows if row.hostname)
     say(
