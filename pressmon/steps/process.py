@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The planner's statistics of the archive are refreshed after this many pages, and again each time the step
+# has doubled them: a reprocess or backfill grows the tables from nothing within one step, faster than
+# autovacuum (if it runs at all) analyzes them.
+FIRST_ANALYZE = 1000
+
 
 def process(config: Config, progress: ProgressArg = QUIET) -> dict[str, int]:
     """Parse every pending raw page into releases, clusters and tags, batch by batch, until none is left.
@@ -53,6 +58,7 @@ def process(config: Config, progress: ProgressArg = QUIET) -> dict[str, int]:
         total = store.pending_count()
         progress.start("process", total, "pages")
         batch = _claim(store, config.batch_size, parse, held=())
+        next_analyze = FIRST_ANALYZE
         while batch is not None:
             ahead = None
             try:
@@ -64,6 +70,9 @@ def process(config: Config, progress: ProgressArg = QUIET) -> dict[str, int]:
                         claimed.abandon()
                 raise
             store.release_claim(batch.claim)
+            if sum(counts.values()) >= next_analyze:
+                store.analyze_archive()
+                next_analyze = 2 * sum(counts.values())
             progress.update(
                 sum(counts.values()), total, ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
             )

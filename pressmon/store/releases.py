@@ -36,6 +36,11 @@ class ReleaseQueries(Session):
         row = cur.fetchone()
         return row["cluster_id"] if row else None
 
+    def analyze_archive(self) -> None:
+        """Refresh the planner's statistics of the archive's tables (in a transaction of its own)."""
+        with self.transaction() as cur:
+            cur.execute(SQL["analyze_archive"])
+
     def near_duplicate_candidates(
         self, cur: psycopg2.extensions.cursor, buckets: Sequence[int], exclude_release: int | None = None
     ) -> list[dict[str, Any]]:

@@ -10,14 +10,19 @@ SELECT id, cluster_id, content_hash, version FROM releases WHERE canonical_url =
 SELECT cluster_id FROM releases WHERE content_hash = %s ORDER BY id LIMIT 1
 
 -- name: near_duplicate_candidates
-SELECT r.id, r.cluster_id, r.minhash, count(*) AS shared_bands
-  FROM release_lsh_bands b
-  JOIN releases r ON r.id = b.release_id
- WHERE (b.band, b.bucket) IN (SELECT * FROM unnest(%s::smallint[], %s::bigint[]))
-   AND r.id IS DISTINCT FROM %s
- GROUP BY r.id
- ORDER BY shared_bands DESC, r.id
- LIMIT 50
+-- Each band is looked up in the index, and only the 50 releases sharing the most bands are then read, by id:
+-- the plan stays lookups however stale the tables' statistics are (a reprocess grows them from nothing within
+-- one step; joining releases whole made each page cost a scan of the archive).
+SELECT r.id, r.cluster_id, r.minhash, c.shared_bands
+  FROM (SELECT b.release_id, count(*) AS shared_bands
+          FROM unnest(%s::smallint[], %s::bigint[]) AS q(band, bucket)
+          JOIN release_lsh_bands b ON b.band = q.band AND b.bucket = q.bucket
+         WHERE b.release_id IS DISTINCT FROM %s
+         GROUP BY b.release_id
+         ORDER BY shared_bands DESC, b.release_id
+         LIMIT 50) AS c
+ CROSS JOIN LATERAL (SELECT id, cluster_id, minhash FROM releases WHERE id = c.release_id) AS r
+ ORDER BY c.shared_bands DESC, r.id
 
 -- name: paragraph_candidates
 WITH mine AS (
@@ -37,6 +42,9 @@ SELECT u.release_id AS id, r.cluster_id, count(*) AS shared, sum(u.chars) AS sha
 HAVING count(*) >= 2
  ORDER BY shared_chars DESC, u.release_id
  LIMIT 20
+
+-- name: analyze_archive
+ANALYZE releases, clusters, release_lsh_bands, release_paragraphs, release_chains
 
 -- name: delete_paragraphs
 DELETE FROM release_paragraphs WHERE release_id = %s

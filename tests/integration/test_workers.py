@@ -6,6 +6,7 @@ The workers are separate processes, as Airflow's mapped `process` tasks are on C
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import multiprocessing
 import subprocess
@@ -167,3 +168,18 @@ def test_a_daemonic_worker_such_as_a_celery_tasks_parses_in_its_own_process(stor
     with store.transaction() as cur:
         cur.execute("SELECT count(*) AS n FROM raw_pages WHERE process_state = 'done'")
         assert cur.fetchone()["n"] == 4
+
+
+def test_a_long_step_refreshes_the_archives_statistics_as_the_archive_grows(store, config, monkeypatch):
+    processing = importlib.import_module("pressmon.steps.process")
+    monkeypatch.setattr(processing, "FIRST_ANALYZE", 4)
+
+    def last_analyze():
+        with store.transaction() as cur:
+            cur.execute("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'release_lsh_bands'")
+            return cur.fetchone()["last_analyze"]
+
+    assert last_analyze() is None
+    add_pages(store, list(iter_variants(1))[:6])
+    steps.process(dataclasses.replace(config, batch_size=2))
+    assert last_analyze() is not None
