@@ -56,7 +56,7 @@ bench-process: $(STAMP)
 bench-search: $(STAMP)
 	$(BIN)/python -m benchmarks.search
 
-# Not part of `make bench`: 100,000 pages take about half an hour here.
+# Not part of `make bench`: about 15 minutes here (100,000 pages).
 bench-reprocess: $(STAMP)
 	$(BIN)/python -m benchmarks.reprocess --pages 10000 100000
 
