@@ -63,7 +63,7 @@ XML_DECLARATION = re.compile(rb"\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([^\"'>
 META_TAG = re.compile(rb"<\s*meta\b[^>]{0,1024}", re.I)
 CHARSET_IN_META = re.compile(rb"charset\s*=\s*[\"']?\s*([^\s\"'>;/]{0,64})", re.I)
 META_SCAN_BYTES = 32_768
-CJK = re.compile(r"[\u4e00-\u9fff]")
+CJK_RUNS = re.compile(r"[\u4e00-\u9fff]+")
 # UTF-8 read as Latin-1/cp1252: a lead byte shown as À-ï followed by continuation bytes shown as €-¿.
 LATIN1_MOJIBAKE = re.compile(r"[\u00c2-\u00ef][\u0080-\u00bf\u2018-\u203a\u20ac\u0152-\u0178]")
 COMMON_CJK_FLOOR = 0.80
@@ -146,12 +146,11 @@ def looks_mojibake(text: str) -> bool:
         return True
     if len(LATIN1_MOJIBAKE.findall(sample)) > max(3, len(sample) // 200):
         return True
-    hanzi = CJK.findall(sample)
+    hanzi = "".join(CJK_RUNS.findall(sample))
     if len(hanzi) < MIN_CJK_FOR_VERDICT:
         return False
-    common = _common_hanzi()
-    share = sum(1 for ch in hanzi if ch in common) / len(hanzi)
-    return share < COMMON_CJK_FLOOR
+    rare = len(hanzi.translate(_without_common_hanzi()))
+    return (len(hanzi) - rare) / len(hanzi) < COMMON_CJK_FLOOR
 
 
 def _lossy(body: bytes, encoding: str) -> str | None:
@@ -216,6 +215,12 @@ def _detect(body: bytes) -> Decoded | None:
     if text is None or looks_mojibake(text):
         return None
     return Decoded(text, encoding, "detector")
+
+
+@cache
+def _without_common_hanzi() -> dict[int, None]:
+    """A `str.translate` table that deletes the everyday characters: what is left of a text is its rare ones."""
+    return dict.fromkeys(map(ord, _common_hanzi()))
 
 
 @cache

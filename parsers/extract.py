@@ -268,7 +268,12 @@ def _text(node: lxml.html.HtmlElement | None) -> str:
 
 def tidy(text: str) -> str:
     """Collapse whitespace, drop line breaks of the HTML source inside Chinese text, controls and U+FFFD."""
-    return SPACES.sub(" ", CJK_GAP.sub("", TEXT_JUNK.sub("", text))).strip()
+    if not text:
+        return ""
+    text = TEXT_JUNK.sub("", text)
+    if "\n" in text or "\r" in text:  # every CJK_GAP match holds one (most lines have none)
+        text = CJK_GAP.sub("", text)
+    return SPACES.sub(" ", text).strip()
 
 
 def _meta(root: lxml.html.HtmlElement) -> dict[str, str]:
@@ -553,6 +558,8 @@ def _lines(container: lxml.html.HtmlElement, deadline: float) -> list[str]:
     buffer: list[str] = []
 
     def flush() -> None:
+        if not buffer:
+            return
         text = tidy("".join(buffer))
         if text:
             lines.append(text)

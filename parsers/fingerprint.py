@@ -81,12 +81,31 @@ def minhash_values(key: str) -> np.ndarray:
     computed as one matrix over the shingles instead of through a MinHash object per release.
     """
     template = _minhash_template()
-    hashes = np.fromiter((zlib.crc32(s.encode("utf-8")) for s in shingles(key)), dtype=np.uint32)
+    hashes = _shingle_hashes(key)
     if not hashes.size:
         return template.hashvalues.astype(np.uint32)
     a, b = template.permutations
     mixed = _fmix(hashes, 32)
     return (mixed[:, np.newaxis] * a + b).min(axis=0).astype(np.uint32)
+
+
+def _shingle_hashes(key: str) -> np.ndarray:
+    """Return the crc32 of each of `shingles(key)`'s UTF-8 bytes, repeats included (they cannot change a
+    minimum): the key is encoded once and its shingles are slices of the bytes, not strings in a set."""
+    if len(key) <= SHINGLE:
+        return np.array([zlib.crc32(key.encode("utf-8"))] if key else [], dtype=np.uint32)
+    data = key.encode("utf-8")
+    if len(data) == len(key):
+        offsets: list[int] | range = range(len(key) + 1)
+    else:
+        points = np.frombuffer(key.encode("utf-32-le"), dtype=np.uint32)
+        widths = 1 + (points >= 0x80).astype(np.int64) + (points >= 0x800) + (points >= 0x10000)
+        offsets = [0, *np.cumsum(widths).tolist()]
+    crc32 = zlib.crc32
+    return np.array(
+        [crc32(data[offsets[i] : offsets[i + SHINGLE]]) for i in range(len(key) - SHINGLE + 1)],
+        dtype=np.uint32,
+    )
 
 
 def _hash64(text: str) -> int:
