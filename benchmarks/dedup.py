@@ -144,7 +144,7 @@ def time_probes(
             )
             store.set_bands(cur, release_id, fp.buckets)
             store.set_paragraphs(cur, release_id, fp.paragraphs)
-            store.elect_canonical(cur, cluster_id)
+            store.elect_canonical(cur, [cluster_id])
         durations.append(time.perf_counter() - start)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return statistics.median(durations), outcomes

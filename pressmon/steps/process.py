@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import multiprocessing
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -102,7 +103,7 @@ def process_batch(config: Config) -> dict[str, int] | None:
 
 
 ParseResult = tuple["ParsedRelease | str", bool]
-PageParser = Callable[[list[dict[str, Any]]], Callable[[], list[ParseResult]]]
+PageParser = Callable[[list[dict[str, Any]]], Callable[[], Iterable[ParseResult]]]
 
 
 @dataclass
@@ -112,7 +113,7 @@ class _Claimed:
     store: Store
     claim: int
     rows: list[dict[str, Any]]
-    parsed: Callable[[], list[ParseResult]]
+    parsed: Callable[[], Iterable[ParseResult]]
 
     def abandon(self) -> None:
         """Give the pages back (they stay pending), as far as the connection still allows."""
@@ -137,22 +138,74 @@ def _claim(store: Store, batch_size: int, parse: PageParser, held: tuple[int, ..
 
 
 def _store_batch(
-    store: Store, batch: _Claimed, parsed: list[ParseResult], chain_ids: dict[str, int], scheme: str
+    store: Store, batch: _Claimed, parsed: Iterable[ParseResult], chain_ids: dict[str, int], scheme: str
 ) -> Counter[str]:
-    """Store a parsed batch in one transaction, holding the clustering lock; return what happened to each page."""
+    """Store a parsed batch in one transaction, holding the clustering lock; return what happened to each page.
+
+    `parsed` may still be arriving from the parsing workers: each page is stored as soon as it is parsed. The
+    transaction starts once the first page is. Pages are stored without savepoints; a batch holding a page
+    the database refuses (or that fails to store for any other reason) is rolled back and stored again with
+    a savepoint per page, so that page alone fails and the rest are stored.
+    """
+    results = iter(parsed)
+    first = next(results, None)
+    arriving = results if first is None else itertools.chain((first,), results)
+    seen: list[ParseResult] = []
+
+    def remembered() -> Iterator[ParseResult]:
+        for result in arriving:
+            seen.append(result)
+            yield result
+
+    try:
+        return _store_pages(store, batch.rows, remembered(), chain_ids, scheme, guarded=False)
+    except _Refused as refused:
+        log.warning(
+            "claim %s: a page was not stored (%s); storing its batch page by page", batch.claim, refused
+        )
+    return _store_pages(store, batch.rows, [*seen, *remembered()], chain_ids, scheme, guarded=True)
+
+
+class _Refused(Exception):
+    """A page of a batch stored without savepoints failed to store: the batch is stored again, guarded."""
+
+
+def _store_pages(
+    store: Store,
+    rows: list[dict[str, Any]],
+    results: Iterable[ParseResult],
+    chain_ids: dict[str, int],
+    scheme: str,
+    guarded: bool,
+) -> Counter[str]:
     counts: Counter[str] = Counter()
     with store.transaction() as cur:
         store.lock_clustering(cur)
         done: list[tuple[int, bool]] = []
-        for row, (result, lossy) in zip(batch.rows, parsed, strict=True):
+        clusters: set[int] = set()
+        for row, (result, lossy) in zip(rows, results, strict=True):
             if isinstance(result, str):
                 store.mark_processed(cur, row["id"], "failed", result, decoded_lossily=lossy)
                 counts["failed"] += 1
                 continue
-            outcome = _store_page(store, cur, row, result, chain_ids, scheme, lossy)
+            if guarded:
+                outcome, cluster_id = _store_page(store, cur, row, result, chain_ids, scheme, lossy)
+            else:
+                try:
+                    outcome, cluster_id = _store_release(store, cur, row, result, chain_ids, scheme)
+                except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                    raise  # the connection is gone: the step stops, the batch stays pending for the next run
+                except Exception as exc:
+                    raise _Refused(
+                        f"page {row['id']}: {type(exc).__name__}: {str(exc).strip()}"[:500]
+                    ) from exc
             counts[outcome] += 1
             if outcome != "failed":
                 done.append((row["id"], lossy))
+            if cluster_id is not None:
+                clusters.add(cluster_id)
+        # Once per cluster the batch added to, not once per page: nothing reads the election meanwhile.
+        store.elect_canonical(cur, sorted(clusters))
         store.mark_done(cur, done)
     return counts
 
@@ -184,7 +237,11 @@ def _parse_in_worker(row: dict[str, Any]) -> ParseResult:
 
 @contextmanager
 def _page_parser(config: Config, tagger: Tagger) -> Iterator[PageParser]:
-    """Yield a function that starts parsing a batch and returns how to wait for its results.
+    """Yield a function that starts parsing a batch and returns how to get its results.
+
+    In worker processes, the results are an iterator that yields each page's as it is parsed, in order, so
+    storing a batch can start before the workers have finished it (which matters for the first batch only:
+    every later one is parsed while the one before it is stored).
 
     With more than one worker, pages are parsed in forked processes, which inherit the loaded dictionaries
     (the segmenter is loaded here first, once); the parsers are pure, so results are those of one process.
@@ -204,10 +261,10 @@ def _page_parser(config: Config, tagger: Tagger) -> Iterator[PageParser]:
         config.process_workers, mp_context=context, initializer=_start_worker, initargs=(tagger,)
     ) as pool:
 
-        def start(rows: list[dict[str, Any]]) -> Callable[[], list[ParseResult]]:
+        def start(rows: list[dict[str, Any]]) -> Callable[[], Iterable[ParseResult]]:
             chunk = max(1, len(rows) // (config.process_workers * 4))
             results = pool.map(_parse_in_worker, rows, chunksize=chunk)
-            return lambda: list(results)
+            return lambda: results
 
         yield start
 
@@ -261,14 +318,14 @@ def _store_page(
     chain_ids: dict[str, int],
     scheme: str,
     lossy: bool = False,
-) -> str:
+) -> tuple[str, int | None]:
     """Store one parsed page inside a savepoint, so a row the database refuses fails only its own page.
 
     A page the database refuses is marked failed here; the caller marks stored pages done (`Store.mark_done`).
     """
     cur.execute("SAVEPOINT page")
     try:
-        outcome = _store_release(store, cur, row, parsed, chain_ids, scheme)
+        stored = _store_release(store, cur, row, parsed, chain_ids, scheme)
     except (psycopg2.OperationalError, psycopg2.InterfaceError):
         raise  # the connection is gone: the step stops, the batch stays pending for the next run
     except Exception as exc:
@@ -277,15 +334,16 @@ def _store_page(
         reason = f"not stored: {type(exc).__name__}: {str(exc).strip()}"[:1000]
         log.exception("page %s (%s) %s", row["id"], row["url"], reason)
         store.mark_processed(cur, row["id"], "failed", reason, decoded_lossily=lossy)
-        return "failed"
+        return "failed", None
     cur.execute("RELEASE SAVEPOINT page")
-    return outcome
+    return stored
 
 
 def _store_release(
     store: Store, cur: Any, row: dict[str, Any], parsed: ParsedRelease, chain_ids: dict[str, int], scheme: str
-) -> str:
-    """Insert or update one release and put it in its cluster; return what happened."""
+) -> tuple[str, int | None]:
+    """Insert or update one release and put it in its cluster; return what happened, and the cluster a new
+    release joined (whose canonical copy is then to be elected)."""
     extraction, fp = parsed.extraction, parsed.fingerprint
     release = {
         "source": row["source"],
@@ -308,15 +366,14 @@ def _store_release(
     if existing is not None:
         if bytes(existing["content_hash"]) == fp.content_hash:
             store.touch_release(cur, existing["id"], row["id"])
-            return "unchanged"
+            return "unchanged", None
         store.update_release_version(cur, existing["id"], release)
         store.set_bands(cur, existing["id"], fp.buckets)
         store.set_paragraphs(cur, existing["id"], fp.paragraphs)
         store.replace_tags(cur, existing["id"], scheme, tags)
-        return "updated"
+        return "updated", None
 
     cluster_id, outcome = assign_cluster(store, cur, fp)
     release["cluster_id"] = cluster_id
     store.insert_new_release(cur, release, fp.buckets, fp.paragraphs, tags)
-    store.elect_canonical(cur, cluster_id)
-    return outcome
+    return outcome, cluster_id

@@ -123,9 +123,10 @@ class ReleaseQueries(Session):
             cur, SQL["insert_bands"], [(band, bucket, release_id) for band, bucket in enumerate(buckets)]
         )
 
-    def elect_canonical(self, cur: psycopg2.extensions.cursor, cluster_id: int) -> None:
-        """Make the earliest-fetched copy from the most official source the cluster's canonical release."""
-        cur.execute(SQL["elect_canonical"], (cluster_id,))
+    def elect_canonical(self, cur: psycopg2.extensions.cursor, cluster_ids: Sequence[int]) -> None:
+        """Make the earliest-fetched copy from the most official source each cluster's canonical release."""
+        if cluster_ids:
+            cur.execute(SQL["elect_canonical"], (list(cluster_ids),))
 
 
 def _release_params(release: dict[str, Any]) -> dict[str, Any]:

@@ -126,4 +126,4 @@ UPDATE clusters c
           WHERE r.cluster_id = c.id
           ORDER BY s.authority DESC, r.first_fetched_at, r.canonical_url
           LIMIT 1)
- WHERE c.id = %s
+ WHERE c.id = ANY(%s::bigint[])

@@ -179,6 +179,55 @@ def test_a_page_whose_parser_raises_anything_is_failed_with_its_reason_and_the_b
     assert states[page_url(good, "https")][0] == states[page_url(other, "https")][0] == "done"
 
 
+def test_a_refused_page_amid_a_batch_leaves_the_others_stored_with_their_clusters_elected(
+    store, config, monkeypatch
+):
+    # A batch is stored without savepoints first: a refused page in its middle rolls back the pages before
+    # it (and the clusters they made), and the batch is stored again page by page. Nothing may be lost or
+    # made twice on the way.
+    import dataclasses
+
+    good, bad, other = RELEASES[2023], RELEASES[1688], RELEASES[1206]
+    add_page(store, good)
+    add_page(store, bad)
+    add_page(store, other, source="qd_gov_news")
+    reprint = page_url(good, "http").replace("qdfb.", "news.qdfb.")
+    add_page(store, good, url=reprint, views=7, source="qingdaonews_qd")
+    real_parse = processing.parse_release
+
+    def parse(body, url, *args, **kwargs):
+        parsed = real_parse(body, url, *args, **kwargs)
+        if url != page_url(bad, "https"):
+            return parsed
+        extraction = dataclasses.replace(parsed.extraction, title="NUL\x00in the title")
+        return dataclasses.replace(parsed, extraction=extraction)
+
+    monkeypatch.setattr(processing, "parse_release", parse)
+    counts = steps.process(config)
+    assert counts == {"failed": 1, "new": 2, "duplicate": 1}
+    assert _scalar(store, "SELECT count(*) FROM releases") == 3
+    assert _scalar(store, "SELECT count(*) FROM clusters") == 2
+    # Every cluster has its canonical copy, and it is one of its own members.
+    assert (
+        _scalar(
+            store,
+            "SELECT count(*) FROM clusters c JOIN releases r ON r.id = c.canonical_release_id AND r.cluster_id = c.id",
+        )
+        == 2
+    )
+    # The press office's copy, not the later reprint stored after the refused page, is the canonical one.
+    assert (
+        _scalar(
+            store,
+            "SELECT r.source FROM clusters c JOIN releases r ON r.id = c.canonical_release_id"
+            " WHERE c.id = (SELECT cluster_id FROM releases WHERE url = %s)",
+            (reprint,),
+        )
+        == "qd_press"
+    )
+    assert _scalar(store, "SELECT count(*) FROM raw_pages WHERE process_state = 'pending'") == 0
+
+
 def test_a_release_the_database_refuses_fails_only_its_own_page(store, config, monkeypatch):
     import dataclasses
 
