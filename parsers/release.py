@@ -17,12 +17,10 @@ class ParsedRelease:
 
     extraction: Extraction
     fingerprint: Fingerprint
-    tokens: tuple[str, ...]
+    # The title's and body's tokens, space-separated: one string, which travels from a parsing worker in a
+    # fraction of the time a tuple of a thousand tokens takes.
+    search_text: str
     tags: tuple[Tag, ...]
-
-    @property
-    def search_text(self) -> str:
-        return " ".join(self.tokens)
 
 
 def parse_release(
@@ -52,6 +50,6 @@ def analyse(extraction: Extraction, tagger: Tagger) -> ParsedRelease:
     return ParsedRelease(
         extraction=extraction,
         fingerprint=fingerprint_keys(extraction.title, paragraph_keys_simplified(body)),
-        tokens=tuple(title_tokens + body_tokens),
+        search_text=" ".join(title_tokens + body_tokens),
         tags=tuple(tagger.tag(extraction.title, extraction.body, body_tokens, title_tokens)),
     )

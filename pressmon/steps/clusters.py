@@ -8,22 +8,24 @@ from pressmon.store import Store
 
 if TYPE_CHECKING:
     from parsers.fingerprint import Fingerprint
+    from pressmon.store.releases import PageLookup
 
 
-def assign_cluster(store: Store, cur: Any, fp: Fingerprint) -> tuple[int, str]:
+def assign_cluster(
+    store: Store, cur: Any, fp: Fingerprint, lookup: PageLookup | None = None
+) -> tuple[int, str]:
     """Find the cluster a new copy belongs to: same text, else the most similar LSH candidate, else a new one.
 
-    Candidates come from an index lookup per band, so the cost per release does not grow with the archive.
+    `lookup` is what `Store.page_lookup` found for the copy, when the caller has it already. Candidates come
+    from an index lookup per band, so the cost per release does not grow with the archive.
     """
     from parsers.fingerprint import SAME_RELEASE_THRESHOLD, contained, similarity
 
-    cluster_id = store.cluster_of_hash(cur, fp.content_hash)
-    if cluster_id is not None:
-        return cluster_id, "duplicate"
-    candidates = [
-        (similarity(fp.signature, bytes(c["minhash"])), c["cluster_id"])
-        for c in store.near_duplicate_candidates(cur, fp.buckets)
-    ]
+    if lookup is None:
+        lookup = store.page_lookup(cur, None, fp)
+    if lookup.hash_cluster is not None:
+        return lookup.hash_cluster, "duplicate"
+    candidates = [(similarity(fp.signature, bytes(c["minhash"])), c["cluster_id"]) for c in lookup.candidates]
     best = max(((sim, cid) for sim, cid in candidates if sim >= SAME_RELEASE_THRESHOLD), default=None)
     if best is not None:
         return best[1], "near_duplicate"

@@ -362,7 +362,8 @@ def _store_release(
         "fetched_at": row.get("fetched_at"),
     }
     tags = [(chain_ids[t.chain], t.score, t.evidence) for t in parsed.tags]
-    existing = store.release_by_url(cur, row["canonical_url"])
+    lookup = store.page_lookup(cur, row["canonical_url"], fp)
+    existing = lookup.existing
     if existing is not None:
         if bytes(existing["content_hash"]) == fp.content_hash:
             store.touch_release(cur, existing["id"], row["id"])
@@ -373,7 +374,7 @@ def _store_release(
         store.replace_tags(cur, existing["id"], scheme, tags)
         return "updated", None
 
-    cluster_id, outcome = assign_cluster(store, cur, fp)
+    cluster_id, outcome = assign_cluster(store, cur, fp, lookup)
     release["cluster_id"] = cluster_id
     store.insert_new_release(cur, release, fp.buckets, fp.paragraphs, tags)
     return outcome, cluster_id

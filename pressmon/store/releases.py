@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg2
 import psycopg2.extras
@@ -13,7 +14,19 @@ import psycopg2.extras
 from pressmon.store import queries
 from pressmon.store.connection import CLUSTERING_LOCK, Session
 
+if TYPE_CHECKING:
+    from parsers.fingerprint import Fingerprint
+
 SQL = queries.load("releases")
+
+
+@dataclass(frozen=True)
+class PageLookup:
+    """What the archive holds that matters for storing a page (`ReleaseQueries.page_lookup`)."""
+
+    existing: dict[str, Any] | None  # the release at the page's canonical URL
+    hash_cluster: int | None  # else the cluster of the first release with the same text
+    candidates: list[dict[str, Any]]  # else the releases sharing LSH buckets, most shared first
 
 
 class ReleaseQueries(Session):
@@ -27,28 +40,47 @@ class ReleaseQueries(Session):
         """Serialise cluster assignment across workers for the rest of the transaction."""
         cur.execute(SQL["lock_clustering"], (CLUSTERING_LOCK,))
 
-    def release_by_url(self, cur: psycopg2.extensions.cursor, canonical_url: str) -> dict[str, Any] | None:
-        cur.execute(SQL["release_by_url"], (canonical_url,))
-        return cur.fetchone()
-
-    def cluster_of_hash(self, cur: psycopg2.extensions.cursor, content_hash: bytes) -> int | None:
-        cur.execute(SQL["cluster_of_hash"], (psycopg2.Binary(content_hash),))
-        row = cur.fetchone()
-        return row["cluster_id"] if row else None
+    def page_lookup(
+        self, cur: psycopg2.extensions.cursor, canonical_url: str | None, fingerprint: Fingerprint
+    ) -> PageLookup:
+        """Return what storing a page needs to know, in one round trip: the release at its URL, else the
+        cluster of the same text, else the releases sharing LSH buckets, with their signatures."""
+        buckets = list(fingerprint.buckets)
+        cur.execute(
+            SQL["page_lookup"],
+            {
+                "canonical_url": canonical_url,
+                "content_hash": psycopg2.Binary(fingerprint.content_hash),
+                "bands": list(range(len(buckets))),
+                "buckets": buckets,
+            },
+        )
+        rows = cur.fetchall()
+        first = rows[0]
+        existing = None
+        if first["existing_id"] is not None:
+            existing = {
+                "id": first["existing_id"],
+                "cluster_id": first["existing_cluster"],
+                "content_hash": first["existing_hash"],
+                "version": first["existing_version"],
+            }
+        candidates = [
+            {
+                "id": r["id"],
+                "cluster_id": r["cluster_id"],
+                "minhash": r["minhash"],
+                "shared_bands": r["shared_bands"],
+            }
+            for r in rows
+            if r["id"] is not None
+        ]
+        return PageLookup(existing, first["hash_cluster"], candidates)
 
     def analyze_archive(self) -> None:
         """Refresh the planner's statistics of the archive's tables (in a transaction of its own)."""
         with self.transaction() as cur:
             cur.execute(SQL["analyze_archive"])
-
-    def near_duplicate_candidates(
-        self, cur: psycopg2.extensions.cursor, buckets: Sequence[int], exclude_release: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Return releases sharing at least one LSH bucket, with their signatures."""
-        cur.execute(
-            SQL["near_duplicate_candidates"], (list(range(len(buckets))), list(buckets), exclude_release)
-        )
-        return list(cur.fetchall())
 
     def paragraph_candidates(
         self, cur: psycopg2.extensions.cursor, paragraphs: Sequence[tuple[int, int]], max_frequency: int = 50

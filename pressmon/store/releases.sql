@@ -3,26 +3,37 @@
 -- name: lock_clustering
 SELECT pg_advisory_xact_lock(%s)
 
--- name: release_by_url
-SELECT id, cluster_id, content_hash, version FROM releases WHERE canonical_url = %s
-
--- name: cluster_of_hash
-SELECT cluster_id FROM releases WHERE content_hash = %s ORDER BY id LIMIT 1
-
--- name: near_duplicate_candidates
--- Each band is looked up in the index, and only the 50 releases sharing the most bands are then read, by id:
--- the plan stays lookups however stale the tables' statistics are (a reprocess grows them from nothing within
--- one step; joining releases whole made each page cost a scan of the archive).
-SELECT r.id, r.cluster_id, r.minhash, c.shared_bands
-  FROM (SELECT b.release_id, count(*) AS shared_bands
-          FROM unnest(%s::smallint[], %s::bigint[]) AS q(band, bucket)
-          JOIN release_lsh_bands b ON b.band = q.band AND b.bucket = q.bucket
-         WHERE b.release_id IS DISTINCT FROM %s
-         GROUP BY b.release_id
-         ORDER BY shared_bands DESC, b.release_id
-         LIMIT 50) AS c
- CROSS JOIN LATERAL (SELECT id, cluster_id, minhash FROM releases WHERE id = c.release_id) AS r
- ORDER BY c.shared_bands DESC, r.id
+-- name: page_lookup
+-- What storing a page needs to know, in one round trip, each part looked up only when the one before it
+-- found nothing: the release already at the page's URL; else the cluster of the first release with the same
+-- text; else the near-duplicate candidates, one row each (one row of NULLs when there are none).
+-- The first release with the text is found through the content_hash index: ordering by id + 0 keeps the
+-- planner from walking the primary key in id order, which on a large archive reads every release when no
+-- copy matches. The candidates: each band is looked up in the index, and only the 50 releases sharing the
+-- most bands are then read, by id: the plan stays lookups however stale the tables' statistics are (a
+-- reprocess grows them from nothing within one step; joining releases whole made each page cost a scan of
+-- the archive).
+SELECT u.id AS existing_id, u.cluster_id AS existing_cluster, u.content_hash AS existing_hash,
+       u.version AS existing_version, h.cluster_id AS hash_cluster,
+       c.id, c.cluster_id, c.minhash, c.shared_bands
+  FROM (SELECT 1) AS one
+  LEFT JOIN LATERAL (SELECT id, cluster_id, content_hash, version FROM releases
+                      WHERE canonical_url = %(canonical_url)s) AS u ON true
+  LEFT JOIN LATERAL (SELECT cluster_id FROM releases
+                      WHERE u.id IS NULL AND content_hash = %(content_hash)s
+                      ORDER BY id + 0 LIMIT 1) AS h ON true
+  LEFT JOIN LATERAL (
+      SELECT r.id, r.cluster_id, r.minhash, c.shared_bands
+        FROM (SELECT b.release_id, count(*) AS shared_bands
+                FROM unnest(%(bands)s::smallint[], %(buckets)s::bigint[]) AS q(band, bucket)
+                JOIN release_lsh_bands b ON b.band = q.band AND b.bucket = q.bucket
+               WHERE u.id IS NULL AND h.cluster_id IS NULL
+               GROUP BY b.release_id
+               ORDER BY shared_bands DESC, b.release_id
+               LIMIT 50) AS c
+       CROSS JOIN LATERAL (SELECT id, cluster_id, minhash FROM releases WHERE id = c.release_id) AS r
+  ) AS c ON true
+ ORDER BY c.shared_bands DESC, c.id
 
 -- name: paragraph_candidates
 WITH mine AS (
