@@ -5,7 +5,8 @@ sentence changed) so every page is a distinct copy, loaded into a scratch databa
 whole `pressmon.steps.process` step (decode, extract, normalise, fingerprint, tag, cluster, load) in releases
 per second, with its default worker processes (PRESSMON_PROCESS_WORKERS, the CPU count); the baseline is
 `jieba.lcut` over the same release bodies, on one core. The last line is machine-readable:
-summary: ratio=<pressmon releases/s ÷ bare jieba releases/s>.
+summary: ratio=<pressmon releases/s ÷ bare jieba releases/s>. Beside the rate, the CPU the timed step used per
+release: its own process, its parsing workers, and this machine's Postgres processes (where /proc shows them).
 
 `--profile` runs the step once more in this process with a clock on each stage (decode, extract, normalise,
 segment, MinHash, tag) and prints CPU milliseconds per release for each; "database" is the rest of the step's
@@ -15,6 +16,7 @@ wall time: its queries, the server's work and the loop around them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -67,14 +69,54 @@ def requeue(url: str, config: Config) -> None:
         )
 
 
-def pressmon_rate(pages: list[tuple[str, bytes, str]], url: str) -> tuple[float, dict[str, int]]:
+def pressmon_rate(
+    pages: list[tuple[str, bytes, str]], url: str
+) -> tuple[float, dict[str, int], dict[str, float]]:
+    """Return the step's releases per second, its counts, and CPU milliseconds per release by process."""
     config = Config(database_url=url, batch_size=100)
     load_pages(pages, url, config)
     steps.process(Config(database_url=url, batch_size=1))  # warm-up: jieba dictionary, OpenCC, imports
     requeue(url, config)
+    server_before, before = postgres_cpu(), os.times()
     start = time.perf_counter()
     counts = steps.process(config)
-    return len(pages) / (time.perf_counter() - start), counts
+    wall = time.perf_counter() - start
+    after, server_after = os.times(), postgres_cpu()
+    per_page = 1000 / len(pages)
+    cpu = {
+        "step": (after.user + after.system - before.user - before.system) * per_page,
+        "parsing workers": (
+            after.children_user + after.children_system - before.children_user - before.children_system
+        )
+        * per_page,
+        "wall": wall * per_page,
+    }
+    if server_before is not None and server_after is not None:
+        cpu["postgres"] = (server_after - server_before) * per_page
+    return len(pages) / wall, counts, cpu
+
+
+def postgres_cpu() -> float | None:
+    """Seconds of CPU used so far by this machine's processes named postgres (None where /proc is not readable).
+
+    That is the benchmark's server when it runs here (the local one, or the embedded one), and any other
+    database's work on it as well: run on a quiet machine.
+    """
+    total, found = 0, False
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if name.startswith("postgres"):
+            total += int(fields[11]) + int(fields[12])  # utime, stime of the process (not its children)
+            found = True
+    return total / os.sysconf("SC_CLK_TCK") if found else None
 
 
 class StageClock:
@@ -294,11 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     # machine's load only ever slows a pass down, so the ratio errs against pressmon, never for it.
     before = jieba_rate(bodies, args.repeats)
     with scratch_database() as url:
-        ours, counts = pressmon_rate(pages, url)
+        ours, counts, cpu = pressmon_rate(pages, url)
         stages = profile(pages, url) if args.profile else {}
         if args.tasks:
-            import os
-
             workers = max(1, (os.cpu_count() or 1) // args.tasks)
             print(f"{args.tasks} processing tasks at once, {workers} parsing worker(s) each:")
             together = shared(pages, url, args.tasks, workers)
@@ -306,6 +346,11 @@ def main(argv: list[str] | None = None) -> int:
     bare = max(before, jieba_rate(bodies, args.repeats))
     print(f"bare jieba.lcut:            {bare:8.1f} releases/s")
     print(f"pressmon process:           {ours:8.1f} releases/s  {counts}")
+    print(
+        "  CPU ms per release: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items() if k != "wall")
+        + f"; total {sum(v for k, v in cpu.items() if k != 'wall'):.2f} in {cpu['wall']:.2f} ms of wall"
+    )
     if stages:
         print("profile (ms per release, one process):")
         for stage in ("decode", "extract", "normalise", "segment", "MinHash", "tag", "database", "total"):
