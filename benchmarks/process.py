@@ -99,8 +99,8 @@ def pressmon_rate(
 def postgres_cpu() -> float | None:
     """Seconds of CPU used so far by this machine's processes named postgres (None where /proc is not readable).
 
-    That is the benchmark's server when it runs here (the local one, or the embedded one), and any other
-    database's work on it as well: run on a quiet machine.
+    That is the benchmark's server when it runs here (the local one, or the embedded one), backends that have
+    exited included, and any other database's work on it as well: run on a quiet machine.
     """
     total, found = 0, False
     try:
@@ -114,7 +114,8 @@ def postgres_cpu() -> float | None:
             continue
         name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
         if name.startswith("postgres"):
-            total += int(fields[11]) + int(fields[12])  # utime, stime of the process (not its children)
+            # utime and stime, and cutime and cstime: a backend that has exited counts in its postmaster's.
+            total += sum(int(f) for f in fields[11:15])
             found = True
     return total / os.sysconf("SC_CLK_TCK") if found else None
 
