@@ -179,30 +179,35 @@ def test_a_page_whose_parser_raises_anything_is_failed_with_its_reason_and_the_b
     assert states[page_url(good, "https")][0] == states[page_url(other, "https")][0] == "done"
 
 
+def _refuse_to_store(monkeypatch, release) -> None:
+    """Make the release's page parse into a title Postgres refuses (a NUL character)."""
+    import dataclasses
+
+    real_parse = processing.parse_release
+
+    def parse(body, url, *args, **kwargs):
+        parsed = real_parse(body, url, *args, **kwargs)
+        if url != page_url(release, "https"):
+            return parsed
+        extraction = dataclasses.replace(parsed.extraction, title="NUL\x00in the title")
+        return dataclasses.replace(parsed, extraction=extraction)
+
+    monkeypatch.setattr(processing, "parse_release", parse)
+
+
 def test_a_refused_page_amid_a_batch_leaves_the_others_stored_with_their_clusters_elected(
     store, config, monkeypatch
 ):
     # A batch is stored without savepoints first: a refused page in its middle rolls back the pages before
     # it (and the clusters they made), and the batch is stored again page by page. Nothing may be lost or
     # made twice on the way.
-    import dataclasses
-
     good, bad, other = RELEASES[2023], RELEASES[1688], RELEASES[1206]
     add_page(store, good)
     add_page(store, bad)
     add_page(store, other, source="qd_gov_news")
     reprint = page_url(good, "http").replace("qdfb.", "news.qdfb.")
     add_page(store, good, url=reprint, views=7, source="qingdaonews_qd")
-    real_parse = processing.parse_release
-
-    def parse(body, url, *args, **kwargs):
-        parsed = real_parse(body, url, *args, **kwargs)
-        if url != page_url(bad, "https"):
-            return parsed
-        extraction = dataclasses.replace(parsed.extraction, title="NUL\x00in the title")
-        return dataclasses.replace(parsed, extraction=extraction)
-
-    monkeypatch.setattr(processing, "parse_release", parse)
+    _refuse_to_store(monkeypatch, bad)
     counts = steps.process(config)
     assert counts == {"failed": 1, "new": 2, "duplicate": 1}
     assert _scalar(store, "SELECT count(*) FROM releases") == 3
@@ -229,21 +234,10 @@ def test_a_refused_page_amid_a_batch_leaves_the_others_stored_with_their_cluster
 
 
 def test_a_release_the_database_refuses_fails_only_its_own_page(store, config, monkeypatch):
-    import dataclasses
-
     good, bad = RELEASES[2023], RELEASES[1688]
     add_page(store, bad)
     add_page(store, good)
-    real_parse = processing.parse_release
-
-    def parse(body, url, *args, **kwargs):
-        parsed = real_parse(body, url, *args, **kwargs)
-        if url != page_url(bad, "https"):
-            return parsed
-        extraction = dataclasses.replace(parsed.extraction, title="NUL\x00in the title")
-        return dataclasses.replace(parsed, extraction=extraction)
-
-    monkeypatch.setattr(processing, "parse_release", parse)
+    _refuse_to_store(monkeypatch, bad)
     counts = steps.process(config)
     assert counts == {"failed": 1, "new": 1}
     state, reason = _states(store)[page_url(bad, "https")]
