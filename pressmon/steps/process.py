@@ -188,17 +188,7 @@ def _store_pages(
                 store.mark_processed(cur, row["id"], "failed", result, decoded_lossily=lossy)
                 counts["failed"] += 1
                 continue
-            if guarded:
-                outcome, cluster_id = _store_page(store, cur, row, result, chain_ids, scheme, lossy)
-            else:
-                try:
-                    outcome, cluster_id = _store_release(store, cur, row, result, chain_ids, scheme)
-                except (psycopg2.OperationalError, psycopg2.InterfaceError):
-                    raise  # the connection is gone: the step stops, the batch stays pending for the next run
-                except Exception as exc:
-                    raise _Refused(
-                        f"page {row['id']}: {type(exc).__name__}: {str(exc).strip()}"[:500]
-                    ) from exc
+            outcome, cluster_id = _store_page(store, cur, row, result, chain_ids, scheme, lossy, guarded)
             counts[outcome] += 1
             if outcome != "failed":
                 done.append((row["id"], lossy))
@@ -317,25 +307,32 @@ def _store_page(
     parsed: ParsedRelease,
     chain_ids: dict[str, int],
     scheme: str,
-    lossy: bool = False,
+    lossy: bool,
+    guarded: bool,
 ) -> tuple[str, int | None]:
-    """Store one parsed page inside a savepoint, so a row the database refuses fails only its own page.
+    """Store one parsed page; return what happened, and the cluster a new release joined.
 
-    A page the database refuses is marked failed here; the caller marks stored pages done (`Store.mark_done`).
+    Guarded, the page is stored inside a savepoint, so a row the database refuses fails only its own page: it
+    is marked failed here. Unguarded, any failure to store raises `_Refused`, and the caller stores the batch
+    again, guarded. The caller marks stored pages done (`Store.mark_done`).
     """
-    cur.execute("SAVEPOINT page")
+    if guarded:
+        cur.execute("SAVEPOINT page")
     try:
         stored = _store_release(store, cur, row, parsed, chain_ids, scheme)
     except (psycopg2.OperationalError, psycopg2.InterfaceError):
         raise  # the connection is gone: the step stops, the batch stays pending for the next run
     except Exception as exc:
         # e.g. a value Postgres refuses (a NUL byte, an out-of-range date): this page fails, the batch goes on.
-        cur.execute("ROLLBACK TO SAVEPOINT page")
         reason = f"not stored: {type(exc).__name__}: {str(exc).strip()}"[:1000]
+        if not guarded:
+            raise _Refused(f"page {row['id']} {reason}") from exc
+        cur.execute("ROLLBACK TO SAVEPOINT page")
         log.exception("page %s (%s) %s", row["id"], row["url"], reason)
         store.mark_processed(cur, row["id"], "failed", reason, decoded_lossily=lossy)
         return "failed", None
-    cur.execute("RELEASE SAVEPOINT page")
+    if guarded:
+        cur.execute("RELEASE SAVEPOINT page")
     return stored
 
 

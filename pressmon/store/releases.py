@@ -66,12 +66,7 @@ class ReleaseQueries(Session):
                 "version": first["existing_version"],
             }
         candidates = [
-            {
-                "id": r["id"],
-                "cluster_id": r["cluster_id"],
-                "minhash": r["minhash"],
-                "shared_bands": r["shared_bands"],
-            }
+            {key: r[key] for key in ("id", "cluster_id", "minhash", "shared_bands")}
             for r in rows
             if r["id"] is not None
         ]
