@@ -90,6 +90,7 @@ def load(url: str, count: int, seed: int) -> list[str]:
     for thread in threads:
         thread.join()
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        # Each release starts its own cluster: stored as its canonical copy, as the processing step does.
         cur.execute("UPDATE clusters SET canonical_release_id = id")
         cur.execute("SELECT setval('releases_id_seq', %s)", (count,))
     conn.close()
@@ -119,9 +120,9 @@ def _copy_releases(url: str, rows: list[tuple[int, str, str, str]]) -> None:
         cur.copy_expert("COPY incoming FROM STDIN", data)
         cur.execute(
             """INSERT INTO releases (id, source, canonical_url, url, title, published_at, body, content_hash,
-                                     minhash, search_tokens, cluster_id)
+                                     minhash, search_tokens, cluster_id, is_canonical)
                SELECT id, source, canonical_url, url, title, published_at, body, content_hash, minhash,
-                      to_tsvector('simple', search), cluster_id FROM incoming"""
+                      to_tsvector('simple', search), cluster_id, true FROM incoming"""
         )
     conn.close()
 

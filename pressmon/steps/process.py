@@ -373,5 +373,5 @@ def _store_release(
 
     cluster_id, outcome = assign_cluster(store, cur, fp, lookup)
     release["cluster_id"] = cluster_id
-    store.insert_new_release(cur, release, fp.buckets, fp.paragraphs, tags)
+    store.insert_new_release(cur, release, fp.buckets, fp.paragraphs, tags, starts_cluster=outcome == "new")
     return outcome, cluster_id

@@ -117,10 +117,16 @@ class ReleaseQueries(Session):
         buckets: Sequence[int],
         paragraphs: Sequence[tuple[int, int]],
         tags: Sequence[tuple[int, float, dict[str, Any]]],
+        starts_cluster: bool,
     ) -> int:
         """Insert a release seen for the first time with its band buckets, paragraph hashes and tags, in one
-        round trip; return its id."""
+        round trip; return its id.
+
+        A release that starts its cluster is stored as its canonical copy (`releases.is_canonical`), which the
+        election will make it: written once, with its row's search index entries, not rewritten then.
+        """
         params = _release_params(release) | {
+            "starts_cluster": starts_cluster,
             "buckets": list(buckets),
             "paragraph_hashes": [digest for digest, _ in paragraphs],
             "paragraph_chars": [chars for _, chars in paragraphs],

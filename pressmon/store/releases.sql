@@ -79,11 +79,11 @@ RETURNING id
 WITH new AS (
     INSERT INTO releases (source, canonical_url, url, title, published_at, publisher, body,
                           speakers, attachments, content_hash, minhash, search_tokens,
-                          cluster_id, raw_page_id, first_fetched_at)
+                          cluster_id, raw_page_id, first_fetched_at, is_canonical)
     VALUES (%(source)s, %(canonical_url)s, %(url)s, %(title)s, %(published_at)s, %(publisher)s,
             %(body)s, %(speakers)s, %(attachments)s, %(content_hash)s, %(minhash)s,
             to_tsvector('simple', %(search_text)s), %(cluster_id)s, %(raw_page_id)s,
-            coalesce(%(fetched_at)s, now()))
+            coalesce(%(fetched_at)s, now()), %(starts_cluster)s)
     RETURNING id
 ), bands AS (
     INSERT INTO release_lsh_bands (band, bucket, release_id)

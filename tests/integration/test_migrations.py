@@ -180,3 +180,39 @@ def test_a_migration_that_fails_is_named_in_one_line(empty_db_url, tmp_path):
             assert [row[0] for row in cur.fetchall()] == ["0001_fine"]
     finally:
         conn.close()
+
+
+def test_an_archive_migrated_to_canonical_only_search_indexes_is_still_found_by_its_canonical_copies(
+    empty_db_url, tmp_path
+):
+    # 0014 flags each cluster's canonical copy and makes the search indexes hold only those: an archive
+    # stored before it must come out with the flags set and every release still found by search.
+    for migration in load_migrations():
+        if migration.version < 14:
+            (tmp_path / f"{migration.name}.sql").write_text(migration.sql)
+    conn = connect(empty_db_url)
+    try:
+        migrate(conn, tmp_path)
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO sources (code, name, base_url) VALUES ('s', '测试', 'https://s.example/')"
+            )
+            cur.execute("INSERT INTO clusters (id) SELECT n FROM generate_series(1, 3) AS n")
+            # Two copies of each release; the second is the canonical one, and only it mentions 灯塔.
+            cur.execute(
+                """INSERT INTO releases (id, source, canonical_url, url, title, body, content_hash, minhash,
+                                         cluster_id)
+                   SELECT n, 's', 'https://s.example/' || n, 'https://s.example/' || n, '第' || n || '号',
+                          '正文' || CASE WHEN n % 2 = 0 THEN '灯塔' ELSE '' END, decode(md5(n::text), 'hex'),
+                          '\\x00', (n + 1) / 2
+                     FROM generate_series(1, 6) AS n"""
+            )
+            cur.execute("UPDATE clusters SET canonical_release_id = 2 * id")
+        assert [m.startswith("0014") for m in migrate(conn)] == [True]
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT id FROM releases WHERE is_canonical ORDER BY id")
+            assert [row[0] for row in cur.fetchall()] == [2, 4, 6]
+            cur.execute("SELECT cluster_id FROM reporting.search('灯塔', NULL) ORDER BY cluster_id")
+            assert [row[0] for row in cur.fetchall()] == [1, 2, 3]
+    finally:
+        conn.close()

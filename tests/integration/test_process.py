@@ -244,3 +244,41 @@ def test_a_release_the_database_refuses_fails_only_its_own_page(store, config, m
     assert state == "failed" and reason.startswith("not stored: ValueError") and "NUL" in reason
     assert _scalar(store, "SELECT count(*) FROM releases") == 1
     assert _scalar(store, "SELECT count(*) FROM clusters") == 1
+
+
+def test_search_finds_a_release_by_the_copy_elected_when_a_more_authoritative_one_arrives(store, config):
+    # The search indexes hold canonical copies only (releases.is_canonical, kept in step with the election):
+    # when a later copy wins the election, search finds the release by that copy's text, and no longer by
+    # the text of the copy it replaced.
+    release = RELEASES[2023]
+    reprint = page_url(release, "http").replace("qdfb.", "news.qdfb.")
+    add_page(
+        store,
+        edited(release, paragraphs=(*release.paragraphs, "珊瑚湾样板片区同步推进。")),
+        url=reprint,
+        source="qingdaonews_qd",
+    )
+    assert steps.process(config) == {"new": 1}
+    assert [r["source"] for r in _search(store, "珊瑚湾样板")] == ["qingdaonews_qd"]
+
+    add_page(store, edited(release, paragraphs=(*release.paragraphs, "鲸歌港区试点首批启动。")))
+    assert steps.process(config) == {"near_duplicate": 1}
+    assert _scalar(store, "SELECT count(*) FROM clusters") == 1
+    assert [r["source"] for r in _search(store, "鲸歌港区")] == ["qd_press"]
+    assert _search(store, "珊瑚湾样板") == []
+    # Exactly the copy each cluster names is flagged.
+    assert (
+        _scalar(
+            store,
+            "SELECT count(*) FROM releases r JOIN clusters c ON c.id = r.cluster_id"
+            " WHERE r.is_canonical <> (r.id = c.canonical_release_id)",
+        )
+        == 0
+    )
+
+
+def _search(store, query):
+    # All matches (no page size): the lookup goes through the character-pair index.
+    with store.transaction() as cur:
+        cur.execute("SELECT * FROM reporting.search(%s, NULL)", (query,))
+        return cur.fetchall()
