@@ -77,11 +77,16 @@ def pressmon_rate(
     load_pages(pages, url, config)
     steps.process(Config(database_url=url, batch_size=1))  # warm-up: jieba dictionary, OpenCC, imports
     requeue(url, config)
+    time.sleep(1)  # the backends of the connections above are reaped (see below)
     server_before, before = postgres_cpu(), os.times()
     start = time.perf_counter()
     counts = steps.process(config)
     wall = time.perf_counter() - start
-    after, server_after = os.times(), postgres_cpu()
+    after = os.times()
+    # The step's Postgres backend has exited once the step returns, but its CPU reaches the server's main
+    # process (where /proc shows it from then on) only once that process has reaped it: wait for that.
+    time.sleep(1)
+    server_after = postgres_cpu()
     per_page = 1000 / len(pages)
     cpu = {
         "step": (after.user + after.system - before.user - before.system) * per_page,
