@@ -278,7 +278,7 @@ def test_search_finds_a_release_by_the_copy_elected_when_a_more_authoritative_on
 
 
 def _search(store, query):
-    # All matches (no page size): the lookup goes through the character-pair index.
+    # Every match (no page size): looked up, not found by walking the newest releases.
     with store.transaction() as cur:
         cur.execute("SELECT * FROM reporting.search(%s, NULL)", (query,))
         return cur.fetchall()
