@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from urllib.parse import urljoin
@@ -17,7 +17,7 @@ from parsers import vocabulary as vocab
 from parsers.dates import date_in_url, find_date, parse_iso_like
 from parsers.decode import Decoded, decode_html
 from parsers.hints import NO_HINTS, PageHints
-from parsers.normalize import comparison_key, paragraph_keys
+from parsers.normalize import comparison_key, paragraph_keys, paragraph_keys_simplified, simplify
 
 # Controls other than tab and line breaks, and lone surrogates: Postgres `text` refuses NUL, UTF-8 cannot
 # encode a surrogate, and lxml stops reading a string at the first one. Entities (`&#1;`) bring controls
@@ -95,6 +95,9 @@ class Extraction:
     method: str = ""
     encoding: str | None = None
     warnings: tuple[str, ...] = ()
+    # The body in NFKC width and simplified script (`parsers.normalize.simplify`), as finding the page's
+    # repeats computed it: what fingerprinting and tagging start from, so it is not computed twice.
+    simplified_body: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def body(self) -> str:
@@ -203,7 +206,7 @@ def _extract(
         meta, (preamble, container_text[:300], container_text[-300:]), byline
     )
     _check(deadline)
-    paragraphs = _clean(lines, title, deadline)
+    paragraphs, simplified = _clean(lines, title, deadline)
     _check(deadline)
     signature = _signature(paragraphs)
     published = hinted.published or _published(
@@ -236,6 +239,7 @@ def _extract(
         method=method,
         encoding=decoded.encoding if decoded else None,
         warnings=tuple(warnings),
+        simplified_body="\n".join(simplified),
     )
 
 
@@ -601,18 +605,26 @@ def _cut(lines: list[str], max_chars: int) -> tuple[list[str], bool]:
     return lines, False
 
 
-def _clean(lines: list[str], title: str, deadline: float) -> list[str]:
-    """Drop furniture lines and the repeated title, and collapse blocks the page repeats."""
+def _clean(lines: list[str], title: str, deadline: float) -> tuple[list[str], list[str]]:
+    """Drop furniture lines and the repeated title, and collapse blocks the page repeats; return the lines
+    kept, and the same lines simplified (`parsers.normalize.simplify`)."""
     lines = [line for line in lines if not vocab.NOISE_LINES.match(line) and not _footer_line(line)]
     _check(deadline)
-    # Lines hold no line breaks (tidy collapsed them), so the keys of all of them come in one pass.
-    keys = paragraph_keys("\n".join(lines)) if lines else []
+    # Lines hold no line breaks (tidy collapsed them), so all of them are simplified in one pass; no step
+    # of `simplify` reaches across a line break, so each line comes out as it would alone.
+    simplified_text = simplify("\n".join(lines)) if lines else ""
+    keys = paragraph_keys_simplified(simplified_text) if lines else []
+    simplified = simplified_text.split("\n") if lines else []
     _check(deadline)
     title_key = comparison_key(title)
     skip = 0
     while title_key and skip < len(keys) and keys[skip] == title_key:
         skip += 1
-    return collapse_repeats(lines[skip:], keys=keys[skip:])
+    drop = _repeats(keys[skip:])
+    return (
+        [line for line, dropped in zip(lines[skip:], drop, strict=True) if not dropped],
+        [line for line, dropped in zip(simplified[skip:], drop, strict=True) if not dropped],
+    )
 
 
 def _footer_line(line: str) -> bool:
@@ -676,10 +688,16 @@ def collapse_repeats(
     """
     if keys is None:
         keys = paragraph_keys("\n".join(paragraphs)) if paragraphs else []
+    drop = _repeats(keys, min_run, min_run_chars, min_single)
+    return [p for p, dropped in zip(paragraphs, drop, strict=True) if not dropped]
+
+
+def _repeats(keys: list[str], min_run: int = 3, min_run_chars: int = 200, min_single: int = 50) -> list[bool]:
+    """Tell, for each paragraph by its key, whether it repeats one before it (see `collapse_repeats`)."""
     first_at: dict[str, int] = {}
-    drop = [False] * len(paragraphs)
+    drop = [False] * len(keys)
     i = 0
-    while i < len(paragraphs):
+    while i < len(keys):
         key = keys[i]
         j = first_at.get(key)
         if key and j is not None and j < i:
@@ -694,7 +712,7 @@ def collapse_repeats(
                 continue
         first_at.setdefault(key, i)
         i += 1
-    return [p for p, dropped in zip(paragraphs, drop, strict=True) if not dropped]
+    return drop
 
 
 def _preamble(root: lxml.html.HtmlElement, container: lxml.html.HtmlElement) -> str:

@@ -44,7 +44,7 @@ def parse_release(
 
 def analyse(extraction: Extraction, tagger: Tagger) -> ParsedRelease:
     """Fingerprint and tag an extracted release, normalising and segmenting each text once."""
-    body = simplify(extraction.body)
+    body = extraction.simplified_body if extraction.simplified_body is not None else simplify(extraction.body)
     body_tokens = tagger.normalised_tokens(normalize_simplified(body))
     title_tokens = tagger.normalised_tokens(normalize_text(extraction.title))
     return ParsedRelease(

@@ -10,6 +10,7 @@ from functools import cache
 import pytest
 
 from parsers.extract import Extraction, NotAnArticle, extract, extract_page
+from parsers.normalize import simplify
 from pressmon.offline import qd_press
 from tests.conftest import CORPUS
 from tests.corpus import needs_corpus
@@ -122,6 +123,13 @@ def test_body_is_the_transcript_exactly_once(release_id: int) -> None:
     for paragraph in paragraphs:
         assert got.count(paragraph) == paragraphs.count(paragraph), paragraph
     assert list(got) == paragraphs
+
+
+@pytest.mark.parametrize("release_id", IDS)
+def test_the_simplified_body_extraction_carries_is_its_body_simplified(release_id: int) -> None:
+    # Fingerprinting and tagging start from it instead of simplifying the body again.
+    extraction = extracted(release_id)
+    assert extraction.simplified_body == simplify(extraction.body)
 
 
 @pytest.mark.parametrize("release_id", IDS)

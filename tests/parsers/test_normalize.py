@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from parsers.normalize import comparison_key, normalize_text, to_simplified
+from parsers.normalize import comparison_key, normalize_text, simplify, to_simplified
 
 PARAGRAPH = "二是壮大低空制造产业。重点发展工业级无人机、电动垂直起降飞行器、航空发动机及关键零部件。"
 PARAGRAPH_TRADITIONAL = (
@@ -116,3 +118,30 @@ def test_numbers_in_the_text_are_kept() -> None:
 def test_comparison_key_drops_punctuation_and_spacing_only() -> None:
     assert comparison_key("主持人：各位记者朋友们！ 大家上午好。") == "主持人各位记者朋友们大家上午好"
     assert comparison_key("Qingdao 5G") == "qingdao5g"
+
+
+# Pieces that each step of `simplify` changes: full-width forms (NFKC), traditional forms (OpenCC, phrases
+# included), pinyin glosses, the variant 馀; and what they sit beside.
+PIECES = (
+    "產業鏈",
+    "著名",
+    "看著",
+    "(chǎn)",
+    "（yè）",
+    "人工智能（AI）",
+    "５Ｇ",
+    "馀",
+    "乾隆",
+    "乾燥",
+    "。",
+    " ",
+    "a",
+    "1",
+)
+
+
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=6).map("".join), min_size=1, max_size=6))
+def test_simplifying_lines_one_by_one_is_simplifying_them_together(lines: list[str]) -> None:
+    # Extraction simplifies a page's lines in one pass and keeps the lines of the body out of the result:
+    # that is only right while no step of `simplify` reaches across a line break.
+    assert simplify("\n".join(lines)) == "\n".join(simplify(line) for line in lines)
