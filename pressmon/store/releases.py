@@ -46,7 +46,9 @@ class ReleaseQueries(Session):
         """Return what storing a page needs to know, in one round trip: the release at its URL, else the
         cluster of the same text, else the releases sharing LSH buckets, with their signatures."""
         buckets = list(fingerprint.buckets)
-        cur.execute(
+        self._execute_prepared(
+            cur,
+            "page_lookup",
             SQL["page_lookup"],
             {
                 "canonical_url": canonical_url,
@@ -87,9 +89,16 @@ class ReleaseQueries(Session):
         """
         if not paragraphs:
             return []
-        cur.execute(
+        self._execute_prepared(
+            cur,
+            "paragraph_candidates",
             SQL["paragraph_candidates"],
-            ([h for h, _ in paragraphs], [c for _, c in paragraphs], max_frequency + 1, max_frequency),
+            {
+                "hashes": [h for h, _ in paragraphs],
+                "chars": [c for _, c in paragraphs],
+                "per_paragraph": max_frequency + 1,
+                "max_frequency": max_frequency,
+            },
         )
         return list(cur.fetchall())
 
@@ -135,7 +144,7 @@ class ReleaseQueries(Session):
             "scores": [score for _, score, _ in tags],
             "evidence": [json.dumps(evidence, ensure_ascii=False) for _, _, evidence in tags],
         }
-        cur.execute(SQL["insert_new_release"], params)
+        self._execute_prepared(cur, "insert_new_release", SQL["insert_new_release"], params)
         return cur.fetchone()["id"]
 
     def update_release_version(

@@ -37,14 +37,14 @@ SELECT u.id AS existing_id, u.cluster_id AS existing_cluster, u.content_hash AS 
 
 -- name: paragraph_candidates
 WITH mine AS (
-    SELECT * FROM unnest(%s::bigint[], %s::integer[]) AS m(hash, chars)
+    SELECT * FROM unnest(%(hashes)s::bigint[], %(chars)s::integer[]) AS m(hash, chars)
 ), hits AS (
     SELECT m.hash, m.chars, h.release_id
       FROM mine m
      CROSS JOIN LATERAL (SELECT release_id FROM release_paragraphs p
-                          WHERE p.hash = m.hash LIMIT %s) h
+                          WHERE p.hash = m.hash LIMIT %(per_paragraph)s) h
 ), usable AS (
-    SELECT * FROM hits WHERE hash IN (SELECT hash FROM hits GROUP BY hash HAVING count(*) <= %s)
+    SELECT * FROM hits WHERE hash IN (SELECT hash FROM hits GROUP BY hash HAVING count(*) <= %(max_frequency)s)
 )
 SELECT u.release_id AS id, r.cluster_id, count(*) AS shared, sum(u.chars) AS shared_chars,
        (SELECT sum(q.chars) FROM release_paragraphs q WHERE q.release_id = u.release_id) AS chars

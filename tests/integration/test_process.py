@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
+
+from parsers.fingerprint import fingerprint
 from pressmon import steps
 from tests.pages import CANONICAL_BASE, add_page, edited, page_url, releases
 
@@ -275,6 +278,23 @@ def test_search_finds_a_release_by_the_copy_elected_when_a_more_authoritative_on
         )
         == 0
     )
+
+
+def test_the_per_page_lookup_is_prepared_once_per_connection_and_outlives_a_rolled_back_batch(store):
+    # The queries run for every page are prepared statements of the store's connection: parsed and planned
+    # once, and still there after a batch is rolled back (and stored again, guarded).
+    fp = fingerprint("标题", "正文第一段，足够长的一段话。\n正文第二段，也是一段话。")
+    for _ in range(2):
+        with pytest.raises(RuntimeError), store.transaction() as cur:
+            assert store.page_lookup(cur, "https://example.invalid/a.html", fp).existing is None
+            raise RuntimeError("the batch is rolled back")
+    with store.transaction() as cur:
+        assert store.page_lookup(cur, "https://example.invalid/a.html", fp).candidates == []
+        cur.execute(
+            "SELECT generic_plans + custom_plans AS runs FROM pg_prepared_statements"
+            " WHERE name = 'pressmon_page_lookup'"
+        )
+        assert [row["runs"] for row in cur.fetchall()] == [3]
 
 
 def _search(store, query):
