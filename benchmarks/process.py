@@ -155,6 +155,8 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("normalise", "parsers.normalize", "paragraph_keys"),
     ("normalise", "parsers.tag", "normalize_text"),
     ("normalise", "parsers.fingerprint", "paragraph_keys"),
+    ("normalise", "parsers.extract", "simplify"),  # extraction simplifies the body once, for everyone
+    ("normalise", "parsers.extract", "paragraph_keys_simplified"),
     ("normalise", "parsers.release", "simplify"),
     ("normalise", "parsers.release", "normalize_text"),
     ("normalise", "parsers.release", "normalize_simplified"),

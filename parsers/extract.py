@@ -17,7 +17,7 @@ from parsers import vocabulary as vocab
 from parsers.dates import date_in_url, find_date, parse_iso_like
 from parsers.decode import Decoded, decode_html
 from parsers.hints import NO_HINTS, PageHints
-from parsers.normalize import comparison_key, paragraph_keys, paragraph_keys_simplified, simplify
+from parsers.normalize import comparison_key, paragraph_keys_simplified, simplify
 
 # Controls other than tab and line breaks, and lone surrogates: Postgres `text` refuses NUL, UTF-8 cannot
 # encode a surrogate, and lxml stops reading a string at the first one. Entities (`&#1;`) bring controls
@@ -673,27 +673,13 @@ def _byline(root: lxml.html.HtmlElement, title: str, deadline: float) -> list[st
     return texts
 
 
-def collapse_repeats(
-    paragraphs: list[str],
-    min_run: int = 3,
-    min_run_chars: int = 200,
-    min_single: int = 50,
-    *,
-    keys: list[str] | None = None,
-) -> list[str]:
-    """Keep the first copy of any run of paragraphs the page repeats, and of any long paragraph repeated alone.
-
-    Short lines that recur naturally in a transcript ("谢谢。") survive unless they sit inside a repeated run.
-    `keys`, if given, are the paragraphs' comparison keys, already computed.
-    """
-    if keys is None:
-        keys = paragraph_keys("\n".join(paragraphs)) if paragraphs else []
-    drop = _repeats(keys, min_run, min_run_chars, min_single)
-    return [p for p, dropped in zip(paragraphs, drop, strict=True) if not dropped]
-
-
 def _repeats(keys: list[str], min_run: int = 3, min_run_chars: int = 200, min_single: int = 50) -> list[bool]:
-    """Tell, for each paragraph by its key, whether it repeats one before it (see `collapse_repeats`)."""
+    """Tell, for each paragraph by its comparison key, whether to drop it as a repeat of one before it.
+
+    The first copy of any run of paragraphs the page repeats is kept, and of any long paragraph repeated
+    alone. Short lines that recur naturally in a transcript ("谢谢。") survive unless they sit inside a
+    repeated run.
+    """
     first_at: dict[str, int] = {}
     drop = [False] * len(keys)
     i = 0

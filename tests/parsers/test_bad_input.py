@@ -275,7 +275,7 @@ def test_a_lone_surrogate_in_text_does_not_cut_the_page() -> None:
 
 
 def test_a_view_counter_word_ending_a_paragraph_before_a_number_does_not_crash() -> None:
-    # Before: IndexError in collapse_repeats: "阅读" + line break + "5" matched the view-counter pattern and
+    # Before: IndexError where repeats were collapsed: "阅读" + line break + "5" matched the view-counter pattern and
     # merged two paragraphs' keys, so there was one key fewer than paragraphs. Found as "0浏览" then "0".
     page = article("<p>他说，我每天坚持阅读</p><p>5本书，这是好习惯。</p>")
 
