@@ -78,12 +78,15 @@ RETURNING id
 -- name: insert_new_release
 WITH new AS (
     INSERT INTO releases (source, canonical_url, url, title, published_at, publisher, body,
-                          speakers, attachments, content_hash, minhash, search_tokens,
+                          speakers, attachments, content_hash, minhash, search_tokens, search_text,
                           cluster_id, raw_page_id, first_fetched_at, is_canonical)
+    -- A copy that starts its cluster is its canonical copy: its tokens now. Any other copy keeps its text,
+    -- and the election that first chooses it computes its tokens (mark_canonical_copy, 0015).
     VALUES (%(source)s, %(canonical_url)s, %(url)s, %(title)s, %(published_at)s, %(publisher)s,
             %(body)s, %(speakers)s, %(attachments)s, %(content_hash)s, %(minhash)s,
-            to_tsvector('simple', %(search_text)s), %(cluster_id)s, %(raw_page_id)s,
-            coalesce(%(fetched_at)s, now()), %(starts_cluster)s)
+            CASE WHEN %(starts_cluster)s THEN to_tsvector('simple', %(search_text)s) END,
+            CASE WHEN NOT %(starts_cluster)s THEN %(search_text)s END,
+            %(cluster_id)s, %(raw_page_id)s, coalesce(%(fetched_at)s, now()), %(starts_cluster)s)
     RETURNING id
 ), bands AS (
     INSERT INTO release_lsh_bands (band, bucket, release_id)
@@ -114,7 +117,8 @@ UPDATE releases
    SET url = %(url)s, title = %(title)s, published_at = %(published_at)s,
        publisher = %(publisher)s, body = %(body)s, speakers = %(speakers)s,
        attachments = %(attachments)s, content_hash = %(content_hash)s, minhash = %(minhash)s,
-       search_tokens = to_tsvector('simple', %(search_text)s), raw_page_id = %(raw_page_id)s,
+       search_tokens = CASE WHEN is_canonical THEN to_tsvector('simple', %(search_text)s) END,
+       search_text = CASE WHEN NOT is_canonical THEN %(search_text)s END, raw_page_id = %(raw_page_id)s,
        version = version + 1, last_seen_at = now(), updated_at = now()
  WHERE id = %(id)s
 RETURNING version

@@ -280,6 +280,64 @@ def test_search_finds_a_release_by_the_copy_elected_when_a_more_authoritative_on
     )
 
 
+def test_a_copy_elected_after_it_was_stored_is_found_by_its_own_words(store, config):
+    # A copy that joins a cluster keeps its search text, and its jieba-token tsvector is computed when an
+    # election first chooses it (0015): then reporting.releases.search finds the release by that copy's words,
+    # exactly as if its tokens had been computed when it was stored.
+    release = RELEASES[2023]
+    add_page(store, release)
+    assert steps.process(config) == {"new": 1}
+    reprint = page_url(release, "http").replace("qdfb.", "news.qdfb.")
+    add_page(
+        store,
+        edited(release, paragraphs=(*release.paragraphs, "鲸歌港区试点首批启动。")),
+        url=reprint,
+        source="qingdaonews_qd",
+    )
+    assert steps.process(config) == {"near_duplicate": 1}
+
+    def copies():
+        with store.transaction() as cur:
+            cur.execute(
+                "SELECT r.id, r.source, r.search_text, r.search_tokens::text AS tokens,"
+                "       tsvector_to_array(r.search_tokens) AS words"
+                "  FROM releases r ORDER BY r.id"
+            )
+            return {row["source"]: row for row in cur.fetchall()}
+
+    def found(word):
+        with store.transaction() as cur:
+            cur.execute(
+                "SELECT source FROM reporting.releases WHERE search @@ plainto_tsquery('simple', %s)", (word,)
+            )
+            return [row["source"] for row in cur.fetchall()]
+
+    before = copies()
+    press, copy = before["qd_press"], before["qingdaonews_qd"]
+    # The press office's copy is elected; the reprint is stored with its text, and its tokens wait.
+    assert copy["tokens"] is None and copy["search_text"]
+    own_words = set(copy["search_text"].split()) - set(press["words"])
+    assert own_words, "the reprint's extra paragraph gives it words of its own"
+    word = sorted(own_words)[0]
+    assert found(word) == []
+
+    # An owner's fix-up (say, the press office took its page down) elects the reprint.
+    with store.transaction() as cur:
+        cur.execute("UPDATE clusters SET canonical_release_id = %s", (copy["id"],))
+        cur.execute("SELECT to_tsvector('simple', %s)::text AS tokens", (copy["search_text"],))
+        expected = cur.fetchone()["tokens"]
+    after = copies()["qingdaonews_qd"]
+    assert after["tokens"] == expected
+    assert after["search_text"] is None  # stored once: the text goes once its tokens are computed
+    assert found(word) == ["qingdaonews_qd"]
+
+    # Elected back, the press office's copy has kept its tokens all along.
+    with store.transaction() as cur:
+        cur.execute("UPDATE clusters SET canonical_release_id = %s", (press["id"],))
+    assert copies()["qd_press"]["tokens"] == press["tokens"]
+    assert found(word) == []
+
+
 def test_the_per_page_lookup_is_prepared_once_per_connection_and_outlives_a_rolled_back_batch(store):
     # The queries run for every page are prepared statements of the store's connection: parsed and planned
     # once, and still there after a batch is rolled back (and stored again, guarded).
