@@ -79,6 +79,9 @@ def test_a_changed_page_under_the_same_url_is_a_new_version_of_the_same_release(
     add_page(store, corrected)
     assert steps.process(config) == {"updated": 1}
     with store.transaction() as cur:
+        # The canonical copy's search tokens are its new text's.
+        cur.execute("SELECT title FROM reporting.releases WHERE search @@ plainto_tsquery('simple', '更正')")
+        assert [r["title"] for r in cur.fetchall()] == [release.list_title]
         cur.execute("SELECT version, body FROM releases")
         (row,) = cur.fetchall()
         cur.execute("SELECT version, body FROM release_versions")
@@ -284,18 +287,6 @@ def test_a_copy_elected_after_it_was_stored_is_found_by_its_own_words(store, con
     # A copy that joins a cluster keeps its search text, and its jieba-token tsvector is computed when an
     # election first chooses it (0015): then reporting.releases.search finds the release by that copy's words,
     # exactly as if its tokens had been computed when it was stored.
-    release = RELEASES[2023]
-    add_page(store, release)
-    assert steps.process(config) == {"new": 1}
-    reprint = page_url(release, "http").replace("qdfb.", "news.qdfb.")
-    add_page(
-        store,
-        edited(release, paragraphs=(*release.paragraphs, "鲸歌港区试点首批启动。")),
-        url=reprint,
-        source="qingdaonews_qd",
-    )
-    assert steps.process(config) == {"near_duplicate": 1}
-
     def copies():
         with store.transaction() as cur:
             cur.execute(
@@ -312,12 +303,29 @@ def test_a_copy_elected_after_it_was_stored_is_found_by_its_own_words(store, con
             )
             return [row["source"] for row in cur.fetchall()]
 
+    release = RELEASES[2023]
+    add_page(store, release)
+    assert steps.process(config) == {"new": 1}
+    reprint = page_url(release, "http").replace("qdfb.", "news.qdfb.")
+    add_page(store, release, url=reprint, source="qingdaonews_qd")
+    assert steps.process(config) == {"duplicate": 1}
+    assert copies()["qingdaonews_qd"]["tokens"] is None  # a copy that joins a cluster: its tokens wait
+    # The reprint is corrected the next night: a new version of a copy that is not elected.
+    add_page(
+        store,
+        edited(release, paragraphs=(*release.paragraphs, "鲸歌港区试点首批启动。")),
+        url=reprint,
+        source="qingdaonews_qd",
+    )
+    assert steps.process(config) == {"updated": 1}
+
     before = copies()
     press, copy = before["qd_press"], before["qingdaonews_qd"]
-    # The press office's copy is elected; the reprint is stored with its text, and its tokens wait.
+    # The press office's copy is elected; the reprint's new version is stored with its text, and its tokens
+    # wait.
     assert copy["tokens"] is None and copy["search_text"]
     own_words = set(copy["search_text"].split()) - set(press["words"])
-    assert own_words, "the reprint's extra paragraph gives it words of its own"
+    assert own_words, "the reprint's correction gives it words of its own"
     word = sorted(own_words)[0]
     assert found(word) == []
 
