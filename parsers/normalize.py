@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 
 # Mirrors that gloss characters with pinyin: 產(chǎn)業(yè) → 產業.
@@ -15,6 +16,9 @@ VOLATILE = re.compile(
     r"|扫一扫在手机(?:上)?打开(?:当前页)?"
     r"|分享到\s*[:：]?"
 )
+# A volatile bit holds one of these words (each branch of VOLATILE needs one), and most texts hold none: a
+# scan for them is 20 times cheaper than VOLATILE's own, which tries every branch at every character.
+VOLATILE_WORDS = re.compile("浏览|阅读|点击|访问|字号|扫一扫|分享到")
 WHITESPACE = re.compile(r"\s+")
 NON_WORD = re.compile(r"[^\w]+")
 
@@ -51,7 +55,7 @@ def normalize_text(text: str) -> str:
 
 def normalize_simplified(text: str) -> str:
     """`normalize_text` of text that `simplify` returned."""
-    return WHITESPACE.sub(" ", VOLATILE.sub(" ", text)).strip()
+    return WHITESPACE.sub(" ", _without_volatile(text, " ")).strip()
 
 
 def comparison_key(text: str) -> str:
@@ -69,7 +73,7 @@ def paragraph_keys(text: str) -> list[str]:
 
 def paragraph_keys_simplified(text: str) -> list[str]:
     """`paragraph_keys` of text that `simplify` returned."""
-    text = VOLATILE.sub(_blank_keeping_line_breaks, text)
+    text = _without_volatile(text, _blank_keeping_line_breaks)
     return [NON_WORD.sub("", line).lower() for line in text.split("\n")]
 
 
@@ -77,3 +81,8 @@ def _blank_keeping_line_breaks(match: re.Match[str]) -> str:
     # "阅读" ending one paragraph and "5" starting the next is a match: dropping its line break would merge
     # the two paragraphs' keys, and the joined key (the fingerprint's input) is the same either way.
     return " " + "\n" * match.group().count("\n")
+
+
+def _without_volatile(text: str, replacement: str | Callable[[re.Match[str]], str]) -> str:
+    """`VOLATILE.sub(replacement, text)`, without the scan on text that holds none of VOLATILE_WORDS."""
+    return VOLATILE.sub(replacement, text) if VOLATILE_WORDS.search(text) else text

@@ -6,7 +6,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parsers.normalize import comparison_key, normalize_text, simplify, to_simplified
+from parsers.normalize import (
+    NON_WORD,
+    VOLATILE,
+    VOLATILE_WORDS,
+    WHITESPACE,
+    comparison_key,
+    normalize_simplified,
+    normalize_text,
+    paragraph_keys_simplified,
+    simplify,
+    to_simplified,
+)
 
 PARAGRAPH = "二是壮大低空制造产业。重点发展工业级无人机、电动垂直起降飞行器、航空发动机及关键零部件。"
 PARAGRAPH_TRADITIONAL = (
@@ -145,3 +156,36 @@ def test_simplifying_lines_one_by_one_is_simplifying_them_together(lines: list[s
     # Extraction simplifies a page's lines in one pass and keeps the lines of the body out of the result:
     # that is only right while no step of `simplify` reaches across a line break.
     assert simplify("\n".join(lines)) == "\n".join(simplify(line) for line in lines)
+
+
+@given(st.from_regex(VOLATILE, fullmatch=True))
+def test_every_volatile_bit_holds_one_of_the_words_that_let_a_text_skip_the_volatile_scan(bit: str) -> None:
+    # Text without any of VOLATILE_WORDS skips VOLATILE's scan: a branch of VOLATILE that matched without
+    # one of them (added, say, for a new CMS's share bar) would leave its bits in the keys of such text.
+    assert VOLATILE_WORDS.search(bit)
+
+
+VOLATILE_PIECES = (
+    "阅读",
+    "阅读次数：",
+    "浏览量 1,234 次",
+    "点击",
+    "：",
+    "5",
+    "\n",
+    "【字号 大 中 小】",
+    "字号",
+    "扫一扫在手机打开当前页",
+    "分享到：",
+    "访问",
+    "创新发展。",
+    " ",
+)
+
+
+@given(st.lists(st.sampled_from(VOLATILE_PIECES), max_size=12).map("".join))
+def test_normalising_drops_volatile_bits_as_the_volatile_pattern_finds_them(text: str) -> None:
+    assert normalize_simplified(text) == WHITESPACE.sub(" ", VOLATILE.sub(" ", text)).strip()
+    with_breaks = VOLATILE.sub(lambda m: " " + "\n" * m.group().count("\n"), text)
+    keys = [NON_WORD.sub("", line).lower() for line in with_breaks.split("\n")]
+    assert paragraph_keys_simplified(text) == keys
