@@ -30,11 +30,11 @@ SPACES = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
 SENTENCE_MARKS = re.compile(r"[。！？；，、]")
 SENTENCE_END = re.compile(r"[。！？；]")
 HANZI = re.compile(r"[\u4e00-\u9fff]")
-# A line break in the HTML source between two Chinese characters is not a space a reader sees.
-CJK_GAP = re.compile(
-    r"(?<=[\u4e00-\u9fff，。、；：！？“”（）\d])[ \t]*[\r\n]\s*(?=[\u4e00-\u9fff，。、；：！？“”（）])"
-    r"|(?<=[\u4e00-\u9fff，。、；：！？“”（）])[ \t]*[\r\n]\s*(?=\d)"
-)
+# A line break in the HTML source between two Chinese characters is not a space a reader sees: a run of
+# whitespace holding one goes (with the spaces and tabs before it) between two Chinese characters or
+# punctuation marks, a digit and one of those, or one of those and a digit (`_join_source_lines`).
+LINE_BREAK = re.compile(r"[\r\n]\s*")
+CJK_PUNCTUATION = frozenset("，。、；：！？“”（）")
 MAX_HEADINGS = 50
 # The warning of an extraction whose bytes no charset read cleanly (source health counts these pages).
 LOSSY_DECODING = "bytes decoded lossily: no encoding fitted"
@@ -272,12 +272,41 @@ def _text(node: lxml.html.HtmlElement | None) -> str:
 
 def tidy(text: str) -> str:
     """Collapse whitespace, drop line breaks of the HTML source inside Chinese text, controls and U+FFFD."""
-    if not text:
+    if not text or text.isspace():  # half the texts of a page's tree: the indentation between its tags
         return ""
     text = TEXT_JUNK.sub("", text)
-    if "\n" in text or "\r" in text:  # every CJK_GAP match holds one (most lines have none)
-        text = CJK_GAP.sub("", text)
+    if "\n" in text or "\r" in text:  # most lines have none
+        text = _join_source_lines(text)
     return SPACES.sub(" ", text).strip()
+
+
+def _join_source_lines(text: str) -> str:
+    """Drop each line break of the HTML source (with the whitespace around it) that sits inside Chinese text.
+
+    A scan for the line breaks, each then judged by the characters either side of its run of whitespace: a
+    regular expression that looks behind and ahead tries both at every character, which cost three times
+    as much (`tests/parsers/test_extract_templates.py` holds that expression, and checks the two agree).
+    """
+    pieces: list[str] = []
+    last = 0
+    for match in LINE_BREAK.finditer(text):
+        start, end = match.span()
+        while start > last and text[start - 1] in " \t":
+            start -= 1
+        if 0 < start and end < len(text) and _joined(text[start - 1], text[end]):
+            pieces.append(text[last:start])
+            last = end
+    if not last:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _joined(before: str, after: str) -> bool:
+    chinese_before = "\u4e00" <= before <= "\u9fff" or before in CJK_PUNCTUATION
+    if "\u4e00" <= after <= "\u9fff" or after in CJK_PUNCTUATION:
+        return chinese_before or before.isdecimal()
+    return chinese_before and after.isdecimal()
 
 
 def _meta(root: lxml.html.HtmlElement) -> dict[str, str]:

@@ -6,11 +6,14 @@ The pages are written for these tests, as the CMSs of city bureaus and news port
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from parsers.extract import extract_page
+from parsers.extract import _join_source_lines, extract_page
 
 SITE = "青岛市工业和信息化局"
 PARAGRAPHS = (
@@ -226,3 +229,41 @@ def test_f_a_sentence_mentioning_a_hotline_is_article_text():
     middle = f"""<h1>关于开展2025年度智能工厂认定工作的通知</h1>
 <div class="article">{body_html((*PARAGRAPHS, sentence))}</div>"""
     assert sentence in extract_page(page(SITE, middle), None).paragraphs
+
+
+# -- (g) text broken across lines of the HTML source -----------------------------------------------------
+
+
+def test_g_line_breaks_of_the_source_inside_chinese_text_are_not_spaces():
+    broken = (
+        "为加快推进制造业数字化转型，市工业和信息化局决定\n        组织开展2025年度\r\n"
+        "智能工厂认定工作。\n\t申报企业应在本市注册，截至\n  2024\n 2025年底\n 共认定AI\n chip相关企业。"
+    )
+    middle = f"""<h1>关于开展2025年度智能工厂认定工作的通知</h1>
+<div class="article"><p>{broken}</p>{body_html(PARAGRAPHS[1:])}</div>"""
+    assert extract_page(page(SITE, middle), None).paragraphs[0] == (
+        "为加快推进制造业数字化转型，市工业和信息化局决定组织开展2025年度智能工厂认定工作。"
+        "申报企业应在本市注册，截至2024 2025年底共认定AI chip相关企业。"
+    )
+
+
+# The rule as a regular expression: a run of spaces and tabs, a line break and any whitespace after it go
+# where the characters either side are Chinese (or punctuation) on both sides, a digit then Chinese, or
+# Chinese then a digit. The extractor scans for line breaks instead (three times faster); both must agree.
+SOURCE_LINE_BREAK = re.compile(
+    r"(?<=[\u4e00-\u9fff，。、；：！？“”（）\d])[ \t]*[\r\n]\s*(?=[\u4e00-\u9fff，。、；：！？“”（）])"
+    r"|(?<=[\u4e00-\u9fff，。、；：！？“”（）])[ \t]*[\r\n]\s*(?=\d)"
+)
+SOURCE_CHARACTERS = ("低", "空", "，", "“", "）", "5", "٣", "²", "a", "Z", "-", "\u3000", "\xa0")
+SOURCE_WHITESPACE = (" ", "\t", "\n", "\r", "\x0b", "\u3000")
+# Pieces of a source text: a character, then a run of whitespace (often none).
+SOURCE_PIECE = st.tuples(
+    st.sampled_from(SOURCE_CHARACTERS), st.lists(st.sampled_from(SOURCE_WHITESPACE), max_size=4).map("".join)
+).map("".join)
+
+
+@settings(max_examples=500)
+@given(st.lists(SOURCE_PIECE, max_size=8).map("".join), st.sampled_from(("", *SOURCE_WHITESPACE)))
+def test_g_the_line_break_scan_agrees_with_the_rule(text, lead):
+    text = lead + text
+    assert _join_source_lines(text) == SOURCE_LINE_BREAK.sub("", text)
