@@ -293,7 +293,7 @@ def _join_source_lines(text: str) -> str:
         start, end = match.span()
         while start > last and text[start - 1] in " \t":
             start -= 1
-        if 0 < start and end < len(text) and _joined(text[start - 1], text[end]):
+        if start > 0 and end < len(text) and _joined(text[start - 1], text[end]):
             pieces.append(text[last:start])
             last = end
     if not last:
