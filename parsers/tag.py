@@ -104,6 +104,28 @@ class RustSegmenter:
             return run
         return self._jieba.lcut("".join(run))
 
+    def normalised_lcut(self, text: str) -> list[str]:
+        """`_normalised(self.lcut(text))` in one pass over jieba-rs's tokens: a thousand tokens a release, where
+        a second pass and a regular expression on every token cost two thirds of what jieba-rs itself does."""
+        out: list[str] = []
+        run: list[str] = []
+        latin = _LATIN_RUN.fullmatch
+        for token in self._rust.cut(text):
+            if token.isascii() and latin(token):  # the Latin-run characters are all ASCII
+                run.append(token)
+                continue
+            if run:
+                out.extend(_normalised(self._latin(run)))
+                run = []
+            if len(token) > 1:
+                if token.strip():
+                    out.append(token.lower())
+            elif token.isalnum():  # a single character: kept if a letter or digit
+                out.append(token.lower())
+        if run:
+            out.extend(_normalised(self._latin(run)))
+        return out
+
 
 @cache
 def segmenter(scheme_code: str = CURRENT_SCHEME) -> Segmenter:
@@ -125,7 +147,15 @@ def tokens(text: str, scheme_code: str = CURRENT_SCHEME) -> list[str]:
 
 def normalised_tokens(text: str, scheme_code: str = CURRENT_SCHEME) -> list[str]:
     """Segment text already normalised with `normalize_text`."""
-    return [t.lower() for t in segmenter(scheme_code).lcut(text) if t.strip() and (t.isalnum() or len(t) > 1)]
+    cut = segmenter(scheme_code)
+    if isinstance(cut, RustSegmenter):
+        return cut.normalised_lcut(text)
+    return _normalised(cut.lcut(text))
+
+
+def _normalised(tokens: list[str]) -> list[str]:
+    """Lower-case tokens without whitespace and single punctuation marks."""
+    return [t.lower() for t in tokens if t.strip() and (t.isalnum() or len(t) > 1)]
 
 
 class Tagger:

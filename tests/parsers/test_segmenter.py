@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parsers import tag
 from parsers.normalize import normalize_text
@@ -46,3 +48,41 @@ def test_same_tags_on_the_labelled_set(rust: RustSegmenter, monkeypatch: pytest.
     with_jieba = [tagger.tag(e.title, e.body) for e in examples]
     assert with_rust == with_jieba
     assert any(with_rust)
+
+
+TEXT_PIECES = (
+    "人形机器人",
+    "产业链",
+    "低空经济",
+    "发展",
+    "，",
+    "。",
+    "、",
+    " ",
+    "  ",
+    "\n",
+    "\t",
+    "2.3",
+    "%",
+    "2019-09-23",
+    "AI",
+    "E-CVT",
+    "C++",
+    "_",
+    "ΣΑΣ",
+    "Ａ",
+    "x",
+    "-",
+    "①",
+    "٣",
+    "……",
+    "——",
+    "《",
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(TEXT_PIECES), max_size=12).map("".join))
+def test_normalised_tokens_in_one_pass_are_the_tokens_normalised(rust: RustSegmenter, text: str) -> None:
+    # The one-pass `normalised_lcut` must give what lower-casing and filtering `lcut`'s tokens gives.
+    assert rust.normalised_lcut(text) == tag._normalised(rust.lcut(text))
