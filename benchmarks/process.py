@@ -163,6 +163,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("normalise", "parsers.release", "paragraph_keys_simplified"),
     ("segment", "jieba", "Tokenizer.lcut"),
     ("segment", "parsers.tag", "RustSegmenter.lcut"),
+    ("segment", "parsers.tag", "RustSegmenter.normalised_lcut"),  # what tagging and search text call
     ("MinHash", "parsers.release", "fingerprint_keys"),
     ("tag", "parsers.tag", "Tagger.tag"),
 )
