@@ -85,8 +85,10 @@ def minhash_values(key: str) -> np.ndarray:
     if not hashes.size:
         return template.hashvalues.astype(np.uint32)
     a, b = template.permutations
-    mixed = _fmix(hashes, 32)
-    return (mixed[:, np.newaxis] * a + b).min(axis=0).astype(np.uint32)
+    # One row per permutation, one column per shingle: the minimum runs along contiguous memory.
+    values = a[:, np.newaxis] * _fmix(hashes, 32)
+    values += b[:, np.newaxis]
+    return values.min(axis=1).astype(np.uint32)
 
 
 def _shingle_hashes(key: str) -> np.ndarray:
