@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from parsers.normalize import (
     NON_WORD,
+    VARIANTS,
     VOLATILE,
     VOLATILE_WORDS,
     WHITESPACE,
     comparison_key,
+    nfkc,
     normalize_simplified,
     normalize_text,
     paragraph_keys_simplified,
@@ -189,3 +193,44 @@ def test_normalising_drops_volatile_bits_as_the_volatile_pattern_finds_them(text
     with_breaks = VOLATILE.sub(lambda m: " " + "\n" * m.group().count("\n"), text)
     keys = [NON_WORD.sub("", line).lower() for line in with_breaks.split("\n")]
     assert paragraph_keys_simplified(text) == keys
+
+
+NFKC_PIECES = (
+    "，",
+    "：",
+    "（",
+    "）",
+    "\u3000",
+    "。",
+    "“",
+    "２",
+    "Ａ",
+    "Ⅱ",
+    "℃",
+    "…",
+    "ｶ",
+    "ﾞ",
+    "e",
+    "\u0301",
+    "\u0323",
+    "가",
+    "\u1100",
+    "\u1161",
+    "产业",
+    "a",
+    " ",
+    "\n",
+    "ﬁ",
+    "㈱",
+)
+
+
+@given(st.lists(st.sampled_from(NFKC_PIECES), max_size=10).map("".join) | st.text(max_size=20))
+def test_the_quick_nfkc_is_nfkc(text: str) -> None:
+    assert nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+def test_variants_are_replaced_one_by_one_without_chains() -> None:
+    # to_simplified replaces each variant in turn: right only while no replacement is itself a variant.
+    assert not set(VARIANTS.values()) & set(VARIANTS)
+    assert to_simplified("其馀") == "其余"
