@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers.extract import _join_source_lines, extract_page
+from parsers.extract import _hanzi_count, _join_source_lines, extract_page
 
 SITE = "青岛市工业和信息化局"
 PARAGRAPHS = (
@@ -267,3 +267,9 @@ SOURCE_PIECE = st.tuples(
 def test_g_the_line_break_scan_agrees_with_the_rule(text, lead):
     text = lead + text
     assert _join_source_lines(text) == SOURCE_LINE_BREAK.sub("", text)
+
+
+@given(st.text(alphabet="低空经济一\u4e00\u9fff\u3400\ua000，。 a1\n", max_size=40))
+def test_g_chinese_characters_are_counted_one_by_one(text):
+    # What the extractor counts to find the text's container: the characters U+4E00 to U+9FFF.
+    assert _hanzi_count(text) == sum("\u4e00" <= c <= "\u9fff" for c in text)
