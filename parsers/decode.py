@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
 from bs4.dammit import EncodingDetector
 
 # Legacy Chinese labels are read as their superset, so a GBK-only character in a page labelled gb2312 survives.
@@ -63,7 +64,8 @@ XML_DECLARATION = re.compile(rb"\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([^\"'>
 META_TAG = re.compile(rb"<\s*meta\b[^>]{0,1024}", re.I)
 CHARSET_IN_META = re.compile(rb"charset\s*=\s*[\"']?\s*([^\s\"'>;/]{0,64})", re.I)
 META_SCAN_BYTES = 32_768
-CJK_RUNS = re.compile(r"[\u4e00-\u9fff]+")
+# The Chinese characters the verdict counts: the CJK Unified Ideographs block.
+FIRST_HANZI, LAST_HANZI = 0x4E00, 0x9FFF
 # UTF-8 read as Latin-1/cp1252: a lead byte shown as À-ï followed by continuation bytes shown as €-¿.
 LATIN1_MOJIBAKE = re.compile(r"[\u00c2-\u00ef][\u0080-\u00bf\u2018-\u203a\u20ac\u0152-\u0178]")
 COMMON_CJK_FLOOR = 0.80
@@ -146,11 +148,14 @@ def looks_mojibake(text: str) -> bool:
         return True
     if len(LATIN1_MOJIBAKE.findall(sample)) > max(3, len(sample) // 200):
         return True
-    hanzi = "".join(CJK_RUNS.findall(sample))
+    # The sample's code points, its Chinese characters among them, and how many of those are everyday ones:
+    # numpy over the code points, not Python over the characters.
+    points = np.frombuffer(sample.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    hanzi = points[(points >= FIRST_HANZI) & (points <= LAST_HANZI)]
     if len(hanzi) < MIN_CJK_FOR_VERDICT:
         return False
-    rare = len(hanzi.translate(_without_common_hanzi()))
-    return (len(hanzi) - rare) / len(hanzi) < COMMON_CJK_FLOOR
+    common = int(np.count_nonzero(_common_hanzi_mask()[hanzi - FIRST_HANZI]))
+    return common / len(hanzi) < COMMON_CJK_FLOOR
 
 
 def _lossy(body: bytes, encoding: str) -> str | None:
@@ -218,9 +223,11 @@ def _detect(body: bytes) -> Decoded | None:
 
 
 @cache
-def _without_common_hanzi() -> dict[int, None]:
-    """A `str.translate` table that deletes the everyday characters: what is left of a text is its rare ones."""
-    return dict.fromkeys(map(ord, _common_hanzi()))
+def _common_hanzi_mask() -> np.ndarray:
+    """For each code point from FIRST_HANZI to LAST_HANZI, whether it is an everyday character."""
+    mask = np.zeros(LAST_HANZI - FIRST_HANZI + 1, dtype=bool)
+    mask[[ord(ch) - FIRST_HANZI for ch in _common_hanzi() if FIRST_HANZI <= ord(ch) <= LAST_HANZI]] = True
+    return mask
 
 
 @cache

@@ -8,8 +8,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from parsers.decode import decode_html
+from parsers.decode import COMMON_CJK_FLOOR, MIN_CJK_FOR_VERDICT, _common_hanzi, decode_html, looks_mojibake
 from parsers.extract import (
     DEFAULT_OPTIONS,
     Extraction,
@@ -293,3 +295,26 @@ def test_paragraph_keys_give_one_key_per_line_and_the_same_joined_key() -> None:
     assert keys == ["0", "", "他说", "本书", ""]
     # Joined, they are what they were when the lines merged: fingerprints do not change.
     assert comparison_key(text) == "0他说本书"
+
+
+# Everyday characters, rare ones, what UTF-8 read as GBK looks like, Latin and a lone surrogate.
+MOJIBAKE_ALPHABET = "的是在发展产业经济" + "鍦ㄨ繖閲嶈鐨勬" + "亍丌兀丐廿卅" + "abc ，。" + "\ud800"
+
+
+@given(st.text(alphabet=MOJIBAKE_ALPHABET, min_size=0, max_size=120))
+def test_the_mojibake_verdict_counts_everyday_characters_among_the_chinese_ones(text: str) -> None:
+    # The verdict on Chinese text, told character by character: too few everyday characters is mojibake.
+    hanzi = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    common = sum(c in _common_hanzi() for c in hanzi)
+    expected = len(hanzi) >= MIN_CJK_FOR_VERDICT and common / len(hanzi) < COMMON_CJK_FLOOR
+    assert looks_mojibake(text) == expected
+
+
+@pytest.mark.parametrize("rare", ["亍", "丌", "丂", "鍦", "閲", "龥", "\u9fff"])
+@pytest.mark.parametrize("everyday", ["的", "是", "发", "產", "一", "在"])
+def test_the_mojibake_verdict_turns_where_everyday_characters_fall_below_four_in_five(
+    everyday: str, rare: str
+) -> None:
+    assert everyday in _common_hanzi() and rare not in _common_hanzi()
+    verdicts = [looks_mojibake(everyday * n + rare * (25 - n)) for n in range(26)]
+    assert verdicts == [n / 25 < COMMON_CJK_FLOOR for n in range(26)]
