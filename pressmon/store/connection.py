@@ -30,6 +30,15 @@ CLAIM_LOCK_CLASS = 0x636C6169
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
+def int_array(values: Sequence[int]) -> str:
+    """Write integers as a Postgres array literal, for a parameter the query casts (`%(x)s::bigint[]`).
+
+    psycopg2 adapts a list element by element: for the 32 LSH buckets of a page that took longer than the
+    page's 6 KB body, and the processing step passes them twice a page.
+    """
+    return "{" + ",".join(map(str, map(int, values))) + "}"
+
+
 def database_url(config: Config, *, create: bool = False) -> str:
     """Return the configured database URL, or the embedded Postgres's (started, and said so, if it is stopped).
 

@@ -12,7 +12,7 @@ import psycopg2
 import psycopg2.extras
 
 from pressmon.store import queries
-from pressmon.store.connection import CLUSTERING_LOCK, Session
+from pressmon.store.connection import CLUSTERING_LOCK, Session, int_array
 
 if TYPE_CHECKING:
     from parsers.fingerprint import Fingerprint
@@ -45,7 +45,6 @@ class ReleaseQueries(Session):
     ) -> PageLookup:
         """Return what storing a page needs to know, in one round trip: the release at its URL, else the
         cluster of the same text, else the releases sharing LSH buckets, with their signatures."""
-        buckets = list(fingerprint.buckets)
         self._execute_prepared(
             cur,
             "page_lookup",
@@ -53,8 +52,7 @@ class ReleaseQueries(Session):
             {
                 "canonical_url": canonical_url,
                 "content_hash": psycopg2.Binary(fingerprint.content_hash),
-                "bands": list(range(len(buckets))),
-                "buckets": buckets,
+                "buckets": int_array(fingerprint.buckets),
             },
         )
         rows = cur.fetchall()
@@ -94,8 +92,8 @@ class ReleaseQueries(Session):
             "paragraph_candidates",
             SQL["paragraph_candidates"],
             {
-                "hashes": [h for h, _ in paragraphs],
-                "chars": [c for _, c in paragraphs],
+                "hashes": int_array([h for h, _ in paragraphs]),
+                "chars": int_array([c for _, c in paragraphs]),
                 "per_paragraph": max_frequency + 1,
                 "max_frequency": max_frequency,
             },
@@ -136,9 +134,9 @@ class ReleaseQueries(Session):
         """
         params = _release_params(release) | {
             "starts_cluster": starts_cluster,
-            "buckets": list(buckets),
-            "paragraph_hashes": [digest for digest, _ in paragraphs],
-            "paragraph_chars": [chars for _, chars in paragraphs],
+            "buckets": int_array(buckets),
+            "paragraph_hashes": int_array([digest for digest, _ in paragraphs]),
+            "paragraph_chars": int_array([chars for _, chars in paragraphs]),
             "fetched_at": release.get("fetched_at"),
             "chain_ids": [chain_id for chain_id, _, _ in tags],
             "scores": [score for _, score, _ in tags],

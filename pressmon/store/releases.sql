@@ -25,8 +25,8 @@ SELECT u.id AS existing_id, u.cluster_id AS existing_cluster, u.content_hash AS 
   LEFT JOIN LATERAL (
       SELECT r.id, r.cluster_id, r.minhash, c.shared_bands
         FROM (SELECT b.release_id, count(*) AS shared_bands
-                FROM unnest(%(bands)s::smallint[], %(buckets)s::bigint[]) AS q(band, bucket)
-                JOIN release_lsh_bands b ON b.band = q.band AND b.bucket = q.bucket
+                FROM unnest(%(buckets)s::bigint[]) WITH ORDINALITY AS q(bucket, n)
+                JOIN release_lsh_bands b ON b.band = (q.n - 1)::smallint AND b.bucket = q.bucket
                WHERE u.id IS NULL AND h.cluster_id IS NULL
                GROUP BY b.release_id
                ORDER BY shared_bands DESC, b.release_id
