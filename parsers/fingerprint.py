@@ -104,7 +104,10 @@ def _shingle_hashes(key: str) -> np.ndarray:
         widths = 1 + (points >= 0x80).astype(np.int64) + (points >= 0x800) + (points >= 0x10000)
         offsets = [0, *np.cumsum(widths).tolist()]
     crc32 = zlib.crc32
-    return np.array([crc32(data[start:end]) for start, end in zip(offsets, offsets[SHINGLE:])], dtype=np.uint32)
+    return np.array(
+        [crc32(data[start:end]) for start, end in zip(offsets, offsets[SHINGLE:], strict=False)],
+        dtype=np.uint32,
+    )
 
 
 def _hash64(text: str) -> int:
