@@ -257,13 +257,7 @@ def test_search_finds_a_release_by_the_copy_elected_when_a_more_authoritative_on
     # when a later copy wins the election, search finds the release by that copy's text, and no longer by
     # the text of the copy it replaced.
     release = RELEASES[2023]
-    reprint = page_url(release, "http").replace("qdfb.", "news.qdfb.")
-    add_page(
-        store,
-        edited(release, paragraphs=(*release.paragraphs, "珊瑚湾样板片区同步推进。")),
-        url=reprint,
-        source="qingdaonews_qd",
-    )
+    _add_reprint(store, release, "珊瑚湾样板片区同步推进。")
     assert steps.process(config) == {"new": 1}
     assert [r["source"] for r in _search(store, "珊瑚湾样板")] == ["qingdaonews_qd"]
 
@@ -306,17 +300,11 @@ def test_a_copy_elected_after_it_was_stored_is_found_by_its_own_words(store, con
     release = RELEASES[2023]
     add_page(store, release)
     assert steps.process(config) == {"new": 1}
-    reprint = page_url(release, "http").replace("qdfb.", "news.qdfb.")
-    add_page(store, release, url=reprint, source="qingdaonews_qd")
+    _add_reprint(store, release)
     assert steps.process(config) == {"duplicate": 1}
     assert copies()["qingdaonews_qd"]["tokens"] is None  # a copy that joins a cluster: its tokens wait
     # The reprint is corrected the next night: a new version of a copy that is not elected.
-    add_page(
-        store,
-        edited(release, paragraphs=(*release.paragraphs, "鲸歌港区试点首批启动。")),
-        url=reprint,
-        source="qingdaonews_qd",
-    )
+    _add_reprint(store, release, "鲸歌港区试点首批启动。")
     assert steps.process(config) == {"updated": 1}
 
     before = copies()
@@ -361,6 +349,13 @@ def test_the_per_page_lookup_is_prepared_once_per_connection_and_outlives_a_roll
             " WHERE name = 'pressmon_page_lookup'"
         )
         assert [row["runs"] for row in cur.fetchall()] == [3]
+
+
+def _add_reprint(store, release, *added_paragraphs):
+    # The release as a city news site reprints it, under its own URL, with any paragraphs it adds.
+    page = edited(release, paragraphs=(*release.paragraphs, *added_paragraphs))
+    reprint = page_url(release, "http").replace("qdfb.", "news.qdfb.")
+    return add_page(store, page, url=reprint, source="qingdaonews_qd")
 
 
 def _search(store, query):
