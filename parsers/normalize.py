@@ -9,7 +9,9 @@ from functools import cache
 
 # Mirrors that gloss characters with pinyin: 產(chǎn)業(yè) → 產業.
 # A gloss is lower case, which tells it from an abbreviation: 人工智能（AI） keeps its AI.
-PINYIN_GLOSS = re.compile(r"(?<=[\u4e00-\u9fff])[(（][a-züāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ]{1,7}[)）]")
+# The bracket comes first and the character before it is checked behind it: a pattern that starts with a
+# look-behind is tried at every character of the text, one that starts with a bracket only at brackets.
+PINYIN_GLOSS = re.compile(r"[(（](?<=[\u4e00-\u9fff][(（])[a-züāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ]{1,7}[)）]")
 VOLATILE = re.compile(
     r"(?:本文)?(?:浏览|阅读|点击|访问)(?:次数|人次|量|数|率)?\s*[:：(（]?\s*\d[\d,，.]*\s*[万千]?\s*[)）]?\s*次?"
     r"|【?\s*字号\s*[:：]?\s*大\s*中\s*小\s*】?"
@@ -19,8 +21,8 @@ VOLATILE = re.compile(
 # A volatile bit holds one of these words (each branch of VOLATILE needs one), and most texts hold none: a
 # scan for them is 20 times cheaper than VOLATILE's own, which tries every branch at every character.
 VOLATILE_WORDS = re.compile("浏览|阅读|点击|访问|字号|扫一扫|分享到")
-WHITESPACE = re.compile(r"\s+")
-NON_WORD = re.compile(r"[^\w]+")
+# What a paragraph's key drops: everything but letters and digits (\w), and the line breaks between keys.
+NON_WORD_WITHIN_LINES = re.compile(r"[^\w\n]+")
 
 
 # Variants OpenCC leaves as they are but that mean the same character in running text (replaced one by one:
@@ -77,7 +79,8 @@ def normalize_text(text: str) -> str:
 
 def normalize_simplified(text: str) -> str:
     """`normalize_text` of text that `simplify` returned."""
-    return WHITESPACE.sub(" ", _without_volatile(text, " ")).strip()
+    # Runs of whitespace become one space: `str.split` splits at exactly the characters `\s` matches.
+    return " ".join(_without_volatile(text, " ").split())
 
 
 def comparison_key(text: str) -> str:
@@ -96,7 +99,9 @@ def paragraph_keys(text: str) -> list[str]:
 def paragraph_keys_simplified(text: str) -> list[str]:
     """`paragraph_keys` of text that `simplify` returned."""
     text = _without_volatile(text, _blank_keeping_line_breaks)
-    return [NON_WORD.sub("", line).lower() for line in text.split("\n")]
+    # Lower-casing the lines together is lower-casing them one by one: a line break is neither a cased nor a
+    # case-ignorable character, so it ends the context a final sigma is judged by, as a line's end does.
+    return NON_WORD_WITHIN_LINES.sub("", text).lower().split("\n")
 
 
 def _blank_keeping_line_breaks(match: re.Match[str]) -> str:

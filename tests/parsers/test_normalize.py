@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import sys
 import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from parsers.normalize import (
-    NON_WORD,
+    PINYIN_GLOSS,
     VARIANTS,
     VOLATILE,
     VOLATILE_WORDS,
-    WHITESPACE,
     comparison_key,
     nfkc,
     normalize_simplified,
@@ -187,12 +188,70 @@ VOLATILE_PIECES = (
 )
 
 
+# The rules, as the plainest patterns state them: whitespace runs become one space; a paragraph's key is its
+# line without what is not a letter or digit, lower-cased on its own.
+WHITESPACE_RULE = re.compile(r"\s+")
+NON_WORD_RULE = re.compile(r"[^\w]+")
+
+
+def keys_by_rule(text: str) -> list[str]:
+    return [NON_WORD_RULE.sub("", line).lower() for line in text.split("\n")]
+
+
 @given(st.lists(st.sampled_from(VOLATILE_PIECES), max_size=12).map("".join))
 def test_normalising_drops_volatile_bits_as_the_volatile_pattern_finds_them(text: str) -> None:
-    assert normalize_simplified(text) == WHITESPACE.sub(" ", VOLATILE.sub(" ", text)).strip()
+    assert normalize_simplified(text) == WHITESPACE_RULE.sub(" ", VOLATILE.sub(" ", text)).strip()
     with_breaks = VOLATILE.sub(lambda m: " " + "\n" * m.group().count("\n"), text)
-    keys = [NON_WORD.sub("", line).lower() for line in with_breaks.split("\n")]
-    assert paragraph_keys_simplified(text) == keys
+    assert paragraph_keys_simplified(text) == keys_by_rule(with_breaks)
+
+
+def test_str_split_splits_at_exactly_the_characters_the_whitespace_pattern_matches() -> None:
+    # normalize_simplified collapses whitespace with str.split and join: the rule's `\s+` and strip() only
+    # while the two agree on every character.
+    differ = [
+        hex(code)
+        for code in range(sys.maxunicode + 1)
+        if bool(WHITESPACE_RULE.match(chr(code))) != chr(code).isspace()
+    ]
+    assert differ == []
+
+
+# Letters whose lower case depends on their neighbours (a final sigma), letters that lower-case to two
+# characters, letters and marks that casing skips over (ʰ, the combining acute), and what keys drop.
+KEY_PIECES = (
+    "ΑΣ",
+    "Σ",
+    "σ",
+    "İ",
+    "ʰ",
+    "\u0301",
+    "'",
+    "_",
+    "\n",
+    "A",
+    "a",
+    "。",
+    "产业",
+    " ",
+    "1",
+    "²",
+    "\u00ad",
+)
+
+
+@given(st.lists(st.sampled_from(KEY_PIECES), max_size=16).map("".join) | st.text(max_size=30))
+def test_paragraph_keys_are_each_lines_letters_and_digits_lower_cased_on_their_own(text: str) -> None:
+    assume(not VOLATILE_WORDS.search(text))
+    assert paragraph_keys_simplified(text) == keys_by_rule(text)
+
+
+GLOSS_RULE = re.compile(r"(?<=[\u4e00-\u9fff])[(（][a-züāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ]{1,7}[)）]")
+GLOSS_PIECES = ("產", "业", "AI", "(", ")", "（", "）", "chǎn", "yè", "ü", "a", " ", "\n", "。")
+
+
+@given(st.lists(st.sampled_from(GLOSS_PIECES), max_size=14).map("".join))
+def test_the_pinyin_gloss_pattern_finds_the_glosses_a_look_behind_first_finds(text: str) -> None:
+    assert [m.span() for m in PINYIN_GLOSS.finditer(text)] == [m.span() for m in GLOSS_RULE.finditer(text)]
 
 
 NFKC_PIECES = (
