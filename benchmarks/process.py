@@ -15,8 +15,9 @@ wall time: its queries, the server's work and the loop around them.
 
 `--perf` runs the step once more as configured, under Linux `perf record -a` (on PATH, allowed to sample every
 CPU), and prints the CPU milliseconds per release of each process (the step's own, its parsing workers,
-Postgres) by the code they ran: the Python interpreter (libpython: bytecode and the objects it makes), each
-native library, the kernel. Run it on a quiet machine: every other python and postgres process counts too.
+Postgres) by the code they ran: the Python interpreter (libpython: bytecode, and the str, dict and list
+methods and the `re` engine compiled into it), each native library, the kernel. Run it on a quiet machine:
+every other python and postgres process counts too.
 """
 
 from __future__ import annotations
