@@ -72,7 +72,7 @@ def requeue(url: str, config: Config) -> None:
     with Store.open(config) as store, store.transaction() as cur:
         cur.execute("UPDATE raw_pages SET process_state = 'pending'")
         cur.execute(
-            "TRUNCATE releases, clusters, release_lsh_bands, release_chains, release_versions CASCADE"
+            "TRUNCATE releases, clusters, release_lsh_buckets, release_chains, release_versions CASCADE"
         )
 
 

@@ -158,10 +158,8 @@ class ReleaseQueries(Session):
         cur.execute(SQL["touch_release"], (raw_page_id, release_id))
 
     def set_bands(self, cur: psycopg2.extensions.cursor, release_id: int, buckets: Sequence[int]) -> None:
-        cur.execute(SQL["delete_bands"], (release_id,))
-        psycopg2.extras.execute_values(
-            cur, SQL["insert_bands"], [(band, bucket, release_id) for band, bucket in enumerate(buckets)]
-        )
+        """Store a release's LSH band buckets, in band order, in place of those it had."""
+        cur.execute(SQL["set_buckets"], (release_id, int_array(buckets)))
 
     def elect_canonical(self, cur: psycopg2.extensions.cursor, cluster_ids: Sequence[int]) -> None:
         """Make the earliest-fetched copy from the most official source each cluster's canonical release."""

@@ -9,8 +9,9 @@ SELECT pg_advisory_xact_lock(%s)
 -- text; else the near-duplicate candidates, one row each (one row of NULLs when there are none).
 -- The first release with the text is found through the content_hash index: ordering by id + 0 keeps the
 -- planner from walking the primary key in id order, which on a large archive reads every release when no
--- copy matches. The candidates: each band is looked up in the index, and only the 50 releases sharing the
--- most bands are then read, by id: the plan stays lookups however stale the tables' statistics are (a
+-- copy matches. The candidates: the copies sharing any of the page's buckets are found through the buckets'
+-- GIN index, the bands each shares are counted position by position (bucket i is band i's), and only the 50
+-- sharing the most are then read, by id: the plan stays lookups however stale the tables' statistics are (a
 -- reprocess grows them from nothing within one step; joining releases whole made each page cost a scan of
 -- the archive).
 SELECT u.id AS existing_id, u.cluster_id AS existing_cluster, u.content_hash AS existing_hash,
@@ -24,12 +25,14 @@ SELECT u.id AS existing_id, u.cluster_id AS existing_cluster, u.content_hash AS 
                       ORDER BY id + 0 LIMIT 1) AS h ON true
   LEFT JOIN LATERAL (
       SELECT r.id, r.cluster_id, r.minhash, c.shared_bands
-        FROM (SELECT b.release_id, count(*) AS shared_bands
-                FROM unnest(%(buckets)s::bigint[]) WITH ORDINALITY AS q(bucket, n)
-                JOIN release_lsh_bands b ON b.band = (q.n - 1)::smallint AND b.bucket = q.bucket
-               WHERE u.id IS NULL AND h.cluster_id IS NULL
-               GROUP BY b.release_id
-               ORDER BY shared_bands DESC, b.release_id
+        FROM (SELECT l.release_id, s.shared_bands
+                FROM release_lsh_buckets l
+               CROSS JOIN LATERAL (SELECT count(*) AS shared_bands
+                                     FROM unnest(l.buckets, %(buckets)s::bigint[]) AS b(theirs, mine)
+                                    WHERE theirs = mine) AS s
+               WHERE u.id IS NULL AND h.cluster_id IS NULL AND l.buckets && %(buckets)s::bigint[]
+                 AND s.shared_bands > 0
+               ORDER BY s.shared_bands DESC, l.release_id
                LIMIT 50) AS c
        CROSS JOIN LATERAL (SELECT id, cluster_id, minhash FROM releases WHERE id = c.release_id) AS r
   ) AS c ON true
@@ -55,7 +58,7 @@ HAVING count(*) >= 2
  LIMIT 20
 
 -- name: analyze_archive
-ANALYZE releases, clusters, release_lsh_bands, release_paragraphs, release_chains
+ANALYZE releases, clusters, release_lsh_buckets, release_paragraphs, release_chains
 
 -- name: delete_paragraphs
 DELETE FROM release_paragraphs WHERE release_id = %s
@@ -88,11 +91,8 @@ WITH new AS (
             CASE WHEN NOT %(starts_cluster)s THEN %(search_text)s END,
             %(cluster_id)s, %(raw_page_id)s, coalesce(%(fetched_at)s, now()), %(starts_cluster)s)
     RETURNING id
-), bands AS (
-    INSERT INTO release_lsh_bands (band, bucket, release_id)
-    SELECT b.n - 1, b.bucket, new.id
-      FROM new, unnest(%(buckets)s::bigint[]) WITH ORDINALITY AS b(bucket, n)
-    ON CONFLICT DO NOTHING
+), buckets AS (
+    INSERT INTO release_lsh_buckets (release_id, buckets) SELECT new.id, %(buckets)s::bigint[] FROM new
 ), paragraphs AS (
     INSERT INTO release_paragraphs (hash, release_id, chars)
     SELECT p.hash, new.id, p.chars
@@ -126,11 +126,9 @@ RETURNING version
 -- name: touch_release
 UPDATE releases SET last_seen_at = now(), raw_page_id = %s WHERE id = %s
 
--- name: delete_bands
-DELETE FROM release_lsh_bands WHERE release_id = %s
-
--- name: insert_bands
-INSERT INTO release_lsh_bands (band, bucket, release_id) VALUES %s ON CONFLICT DO NOTHING
+-- name: set_buckets
+INSERT INTO release_lsh_buckets (release_id, buckets) VALUES (%s, %s::bigint[])
+ON CONFLICT (release_id) DO UPDATE SET buckets = excluded.buckets
 
 -- name: elect_canonical
 -- The order of the copies' fetches, not of their processing, decides: workers sharing a night's pages elect

@@ -16,7 +16,7 @@ REQUIRED_TABLES = {
     "releases",
     "release_versions",
     "clusters",
-    "release_lsh_bands",
+    "release_lsh_buckets",
     "taxonomies",
     "chains",
     "release_chains",
@@ -187,12 +187,8 @@ def test_an_archive_migrated_to_canonical_only_search_indexes_is_still_found_by_
 ):
     # 0014 flags each cluster's canonical copy and makes the search indexes hold only those: an archive
     # stored before it must come out with the flags set and every release still found by search.
-    for migration in load_migrations():
-        if migration.version < 14:
-            (tmp_path / f"{migration.name}.sql").write_text(migration.sql)
-    conn = connect(empty_db_url)
+    conn = _migrated_before(14, empty_db_url, tmp_path)
     try:
-        migrate(conn, tmp_path)
         with conn, conn.cursor() as cur:
             cur.execute(
                 "INSERT INTO sources (code, name, base_url) VALUES ('s', '测试', 'https://s.example/')"
@@ -214,5 +210,76 @@ def test_an_archive_migrated_to_canonical_only_search_indexes_is_still_found_by_
             assert [row[0] for row in cur.fetchall()] == [2, 4, 6]
             cur.execute("SELECT cluster_id FROM reporting.search('灯塔', NULL) ORDER BY cluster_id")
             assert [row[0] for row in cur.fetchall()] == [1, 2, 3]
+    finally:
+        conn.close()
+
+
+def _migrated_before(version: int, empty_db_url: str, tmp_path) -> psycopg2.extensions.connection:
+    """A connection to a database migrated up to (not including) `version`."""
+    for migration in load_migrations():
+        if migration.version < version:
+            (tmp_path / f"{migration.name}.sql").write_text(migration.sql)
+    conn = connect(empty_db_url)
+    migrate(conn, tmp_path)
+    return conn
+
+
+def _add_release_with_bands(cur, release_id: int, bands: list[tuple[int, int]]) -> None:
+    cur.execute(
+        """INSERT INTO releases (id, source, canonical_url, url, title, body, content_hash, minhash, cluster_id)
+           VALUES (%(id)s, 's', 'https://s.example/' || %(id)s, 'https://s.example/' || %(id)s, 't', 'b',
+                   decode(md5(%(id)s::text), 'hex'), '\\x00', 1)""",
+        {"id": release_id},
+    )
+    for band, bucket in bands:
+        cur.execute(
+            "INSERT INTO release_lsh_bands (band, bucket, release_id) VALUES (%s, %s, %s)",
+            (band, bucket, release_id),
+        )
+
+
+def test_an_archive_migrated_to_one_bucket_array_per_copy_keeps_each_copys_buckets_in_band_order(
+    empty_db_url, tmp_path
+):
+    # 0016 turns each copy's 32 band rows into one array, where position i is band i's bucket: the order the
+    # rows were written in must not matter, and the rows' table is gone.
+    conn = _migrated_before(16, empty_db_url, tmp_path)
+    first = [(-1) ** band * (1000 + band) for band in range(32)]
+    second = [7 * band - 50 for band in range(32)]
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO sources (code, name, base_url) VALUES ('s', '测试', 'https://s.example/')"
+            )
+            cur.execute("INSERT INTO clusters (id) VALUES (1)")
+            _add_release_with_bands(cur, 1, [(band, first[band]) for band in reversed(range(32))])
+            _add_release_with_bands(
+                cur, 2, [(band, second[band]) for band in (*range(1, 32, 2), *range(0, 32, 2))]
+            )
+        assert migrate(conn)[0].startswith("0016")
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT release_id, buckets FROM release_lsh_buckets ORDER BY release_id")
+            assert cur.fetchall() == [(1, first), (2, second)]
+            cur.execute("SELECT to_regclass('release_lsh_bands')")
+            assert cur.fetchone() == (None,)
+    finally:
+        conn.close()
+
+
+def test_an_archive_whose_bands_have_a_gap_is_named_not_converted(empty_db_url, tmp_path):
+    conn = _migrated_before(16, empty_db_url, tmp_path)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO sources (code, name, base_url) VALUES ('s', '测试', 'https://s.example/')"
+            )
+            cur.execute("INSERT INTO clusters (id) VALUES (1)")
+            _add_release_with_bands(cur, 1, [(band, band) for band in range(32)])
+            _add_release_with_bands(cur, 2, [(band, band) for band in range(32) if band != 5])
+        with pytest.raises(MigrationError, match=r"^migration 0016_\w+ failed: .*release 2 has LSH bands"):
+            migrate(conn)
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM release_lsh_bands")
+            assert cur.fetchone() == (63,)
     finally:
         conn.close()

@@ -363,3 +363,42 @@ def _search(store, query):
     with store.transaction() as cur:
         cur.execute("SELECT * FROM reporting.search(%s, NULL)", (query,))
         return cur.fetchall()
+
+
+def test_near_duplicate_candidates_share_a_bucket_in_the_same_band_and_are_counted_band_by_band(store):
+    # A copy's buckets are stored as one array in band order. A candidate is a copy holding one of the page's
+    # buckets in the same band; holding it in another band does not count. Candidates come most-shared first.
+    fp = fingerprint("标题", "正文第一段，足够长的一段话。\n正文第二段，也是一段话。")
+    mine = list(fp.buckets)
+    other = [bucket + 1 for bucket in mine]  # shares nothing with mine
+
+    def stored(n: int, buckets: list[int]) -> int:
+        release = {
+            "source": "qd_press",
+            "canonical_url": f"https://example.invalid/{n}.html",
+            "url": f"https://example.invalid/{n}.html",
+            "title": "标题",
+            "body": "正文",
+            "content_hash": bytes([n]) * 32,
+            "minhash": fp.signature,
+        }
+        with store.transaction() as cur:
+            release["cluster_id"] = store.new_cluster(cur)
+            return store.insert_new_release(cur, release, buckets, (), [], starts_cluster=True)
+
+    all_of_them = stored(1, mine)
+    five = stored(2, mine[:5] + other[5:])
+    one = stored(3, [mine[0], *other[1:4], mine[3], *other[5:]])  # mine[3] held at band 4: not shared
+    stored(4, mine[1:] + mine[:1])  # every one of my buckets, each in the band after its own
+
+    def candidates() -> list[tuple[int, int]]:
+        with store.transaction() as cur:
+            lookup = store.page_lookup(cur, "https://example.invalid/page.html", fp)
+        return [(c["id"], c["shared_bands"]) for c in lookup.candidates]
+
+    assert candidates() == [(all_of_them, 32), (five, 5), (one, 1)]
+    with store.transaction() as cur:
+        store.set_bands(cur, five, mine)  # a new version of that copy, with my text's buckets
+        store.set_bands(cur, all_of_them, other)
+    assert candidates() == [(five, 32), (one, 1)]
+    assert _scalar(store, "SELECT count(*) FROM release_lsh_buckets WHERE release_id = %s", (five,)) == 1

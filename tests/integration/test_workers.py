@@ -176,7 +176,7 @@ def test_a_long_step_refreshes_the_archives_statistics_as_the_archive_grows(stor
 
     def last_analyze():
         with store.transaction() as cur:
-            cur.execute("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'release_lsh_bands'")
+            cur.execute("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'release_lsh_buckets'")
             return cur.fetchone()["last_analyze"]
 
     assert last_analyze() is None
