@@ -2,14 +2,16 @@
 
 Background releases are synthetic texts built from the sentences of the offline site's transcripts (so they
 share vocabulary and boilerplate like real releases), fingerprinted with the production code and bulk-loaded.
-Then probe releases (half new texts, half edited copies of held ones) go through the production clustering
-path (`pressmon.steps.assign_cluster`, then the release row and its LSH bands), timed per release. The last
-line is machine-readable: summary: flatness=<time per release at 100k / at 10k>.
+Two archives are loaded, of 10,000 and of 100,000 releases. Then probe releases (half new texts, half edited
+copies of held ones) go through the production clustering path (`pressmon.steps.assign_cluster`, then the
+release row, its LSH buckets and paragraphs), timed per release, the two archives taking turns probe by probe.
+The last line is machine-readable: summary: flatness=<time per release at 100k / at 10k>.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import random
@@ -17,6 +19,7 @@ import re
 import statistics
 import sys
 import time
+from collections import Counter
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -95,12 +98,11 @@ def bulk_load(store: Store, texts: list[str], fps: list[Fingerprint], first_seri
             releases,
         )
         cur.execute("SELECT setval('releases_id_seq', (SELECT max(id) FROM releases))")
-        bands = io.StringIO()
+        buckets = io.StringIO()
         for i, fp in enumerate(fps):
-            for band, bucket in enumerate(fp.buckets):
-                bands.write(f"{band}\t{bucket}\t{base + i + 1}\n")
-        bands.seek(0)
-        cur.copy_expert("COPY release_lsh_bands (band, bucket, release_id) FROM STDIN", bands)
+            buckets.write(f"{base + i + 1}\t{{{','.join(map(str, fp.buckets))}}}\n")
+        buckets.seek(0)
+        cur.copy_expert("COPY release_lsh_buckets (release_id, buckets) FROM STDIN", buckets)
         paragraphs = io.StringIO()
         for i, fp in enumerate(fps):
             for digest, chars in fp.paragraphs:
@@ -113,52 +115,64 @@ def bulk_load(store: Store, texts: list[str], fps: list[Fingerprint], first_seri
         )
     with store.conn.cursor() as cur:
         store.conn.autocommit = True
-        cur.execute("VACUUM ANALYZE releases, release_lsh_bands, release_paragraphs, clusters")
+        cur.execute("VACUUM ANALYZE releases, release_lsh_buckets, release_paragraphs, clusters")
         store.conn.autocommit = False
 
 
-def time_probes(
-    store: Store, probes: list[tuple[str, Fingerprint]], serial: int
-) -> tuple[float, dict[str, int]]:
-    """Cluster each probe through the production path; return median seconds per release and outcomes."""
-    outcomes: dict[str, int] = {}
-    durations = []
-    for i, (text, fp) in enumerate(probes):
-        start = time.perf_counter()
-        with store.transaction() as cur:
-            store.lock_clustering(cur)
-            cluster_id, outcome = steps.assign_cluster(store, cur, fp)
-            release_id = store.insert_release(
-                cur,
-                {
-                    "source": "qd_press",
-                    "canonical_url": f"https://probe.invalid/{serial + i}.html",
-                    "url": f"https://probe.invalid/{serial + i}.html",
-                    "title": "probe",
-                    "published_at": None,
-                    "body": text,
-                    "content_hash": fp.content_hash,
-                    "minhash": fp.signature,
-                    "cluster_id": cluster_id,
-                },
+def time_probe(store: Store, text: str, fp: Fingerprint, serial: int) -> tuple[float, str]:
+    """Cluster one probe through the production path; return its seconds and its outcome."""
+    start = time.perf_counter()
+    with store.transaction() as cur:
+        store.lock_clustering(cur)
+        cluster_id, outcome = steps.assign_cluster(store, cur, fp)
+        release_id = store.insert_release(
+            cur,
+            {
+                "source": "qd_press",
+                "canonical_url": f"https://probe.invalid/{serial}.html",
+                "url": f"https://probe.invalid/{serial}.html",
+                "title": "probe",
+                "published_at": None,
+                "body": text,
+                "content_hash": fp.content_hash,
+                "minhash": fp.signature,
+                "cluster_id": cluster_id,
+            },
+        )
+        store.set_bands(cur, release_id, fp.buckets)
+        store.set_paragraphs(cur, release_id, fp.paragraphs)
+        store.elect_canonical(cur, [cluster_id])
+    return time.perf_counter() - start, outcome
+
+
+def measure(archives: dict[int, Store], probes, rounds: int) -> dict[int, float]:
+    """Time `rounds` rounds of probes against every archive, after one round that warms the caches; return
+    the median of each archive's round medians.
+
+    The archives take turns probe by probe, so that the shared machine's changes of speed, which can last
+    minutes, fall on every archive alike instead of on whichever was measured at the time.
+    """
+    medians: dict[int, list[float]] = {held: [] for held in archives}
+    for r in range(rounds + 1):
+        batches = {held: probes(held, r * 1_000_000 + held) for held in archives}
+        durations: dict[int, list[float]] = {held: [] for held in archives}
+        outcomes: dict[int, Counter[str]] = {held: Counter() for held in archives}
+        for i in range(len(next(iter(batches.values())))):
+            order = list(archives) if i % 2 else list(reversed(archives))
+            for held in order:
+                text, fp = batches[held][i]
+                seconds, outcome = time_probe(archives[held], text, fp, 10_000_000 * (r + 1) + i)
+                durations[held].append(seconds)
+                outcomes[held][outcome] += 1
+        if not r:
+            continue  # warming the caches
+        for held in archives:
+            medians[held].append(statistics.median(durations[held]))
+            print(
+                f"{held:>7} releases held, round {r}: {medians[held][-1] * 1000:.2f} ms per release "
+                f"{dict(outcomes[held])}"
             )
-            store.set_bands(cur, release_id, fp.buckets)
-            store.set_paragraphs(cur, release_id, fp.paragraphs)
-            store.elect_canonical(cur, [cluster_id])
-        durations.append(time.perf_counter() - start)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return statistics.median(durations), outcomes
-
-
-def measure(store: Store, held: int, probes, serial: int, rounds: int) -> float:
-    """Warm the caches, then time `rounds` batches of probes; return the median of the batch medians."""
-    time_probes(store, probes(held, serial), serial)
-    medians = []
-    for r in range(1, rounds + 1):
-        median, outcomes = time_probes(store, probes(held, serial + r * 100_000), serial + r * 100_000)
-        medians.append(median)
-        print(f"{held:>7} releases held, round {r}: {median * 1000:.2f} ms per release {outcomes}")
-    return statistics.median(medians)
+    return {held: statistics.median(times) for held, times in medians.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,14 +203,17 @@ def main(argv: list[str] | None = None) -> int:
             chosen.append((text, fingerprint("", text)))
         return chosen
 
-    with scratch_database() as url:
-        config = Config(database_url=url)
-        with Store.open(config) as store:
-            steps.prepare(store, config)
-            bulk_load(store, texts[: args.small], fps[: args.small], 0)
-            small_time = measure(store, args.small, probes, 20_000_000, args.rounds)
-            bulk_load(store, texts[args.small :], fps[args.small :], args.small)
-            large_time = measure(store, args.large, probes, 30_000_000, args.rounds)
+    with scratch_database() as small_url, scratch_database() as large_url:
+        archives: dict[int, Store] = {}
+        with contextlib.ExitStack() as stack:
+            for held, url in ((args.small, small_url), (args.large, large_url)):
+                config = Config(database_url=url)
+                store = stack.enter_context(Store.open(config))
+                steps.prepare(store, config)
+                bulk_load(store, texts[:held], fps[:held], 0)
+                archives[held] = store
+            times = measure(archives, probes, args.rounds)
+    small_time, large_time = times[args.small], times[args.large]
     print(f"summary: flatness={large_time / small_time:.2f}")
     return 0
 
