@@ -3,9 +3,10 @@
 -- release_lsh_bands held a row per band of every copy: 32 heap rows, 32 entries in each of its two B-tree
 -- indexes and 32 foreign-key checks for each copy stored, 3.5 KB a copy with its indexes (353 MB for the
 -- 100,000 copies of `make bench-dedup`'s archive). A copy's buckets are now one array in release_lsh_buckets,
--- in band order (bucket i is band i's), under a GIN index: 1.7 KB a copy (166 MB). The near-duplicate lookup (pressmon/store/releases.sql, page_lookup) finds the copies
--- sharing any of a page's buckets through that index and counts the bands they share position by position,
--- as the rows' (band, bucket) did. fastupdate is off: its pending list would be read by every lookup.
+-- in band order (bucket i is band i's), under a GIN index: 1.7 KB a copy (166 MB). The near-duplicate lookup
+-- (pressmon/store/releases.sql, page_lookup) finds the copies sharing any of a page's buckets through that
+-- index and counts the bands they share position by position, as the rows' (band, bucket) did. fastupdate is
+-- off: its pending list would be read by every lookup.
 
 CREATE TABLE release_lsh_buckets (
     release_id  bigint PRIMARY KEY REFERENCES releases ON DELETE CASCADE,
@@ -24,7 +25,8 @@ BEGIN
      HAVING min(band) <> 0 OR max(band) <> count(*) - 1 OR count(DISTINCT band) <> count(*)
      LIMIT 1;
     IF gapped IS NOT NULL THEN
-        RAISE EXCEPTION 'release % has LSH bands that are not 0, 1, 2, … without gaps, which cannot be put in band order', gapped;
+        RAISE EXCEPTION 'release % has LSH bands that are not 0, 1, 2, … without gaps, '
+                        'which cannot be put in band order', gapped;
     END IF;
 END
 $$;
