@@ -190,9 +190,7 @@ def test_an_archive_migrated_to_canonical_only_search_indexes_is_still_found_by_
     conn = _migrated_before(14, empty_db_url, tmp_path)
     try:
         with conn, conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO sources (code, name, base_url) VALUES ('s', '测试', 'https://s.example/')"
-            )
+            _add_source(cur)
             cur.execute("INSERT INTO clusters (id) SELECT n FROM generate_series(1, 3) AS n")
             # Two copies of each release; the second is the canonical one, and only it mentions 灯塔.
             cur.execute(
@@ -224,6 +222,10 @@ def _migrated_before(version: int, empty_db_url: str, tmp_path) -> psycopg2.exte
     return conn
 
 
+def _add_source(cur) -> None:
+    cur.execute("INSERT INTO sources (code, name, base_url) VALUES ('s', '测试', 'https://s.example/')")
+
+
 def _add_release_with_bands(cur, release_id: int, bands: list[tuple[int, int]]) -> None:
     cur.execute(
         """INSERT INTO releases (id, source, canonical_url, url, title, body, content_hash, minhash, cluster_id)
@@ -248,9 +250,7 @@ def test_an_archive_migrated_to_one_bucket_array_per_copy_keeps_each_copys_bucke
     second = [7 * band - 50 for band in range(32)]
     try:
         with conn, conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO sources (code, name, base_url) VALUES ('s', '测试', 'https://s.example/')"
-            )
+            _add_source(cur)
             cur.execute("INSERT INTO clusters (id) VALUES (1)")
             _add_release_with_bands(cur, 1, [(band, first[band]) for band in reversed(range(32))])
             _add_release_with_bands(
@@ -270,9 +270,7 @@ def test_an_archive_whose_bands_have_a_gap_is_named_not_converted(empty_db_url, 
     conn = _migrated_before(16, empty_db_url, tmp_path)
     try:
         with conn, conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO sources (code, name, base_url) VALUES ('s', '测试', 'https://s.example/')"
-            )
+            _add_source(cur)
             cur.execute("INSERT INTO clusters (id) VALUES (1)")
             _add_release_with_bands(cur, 1, [(band, band) for band in range(32)])
             _add_release_with_bands(cur, 2, [(band, band) for band in range(32) if band != 5])
