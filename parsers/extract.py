@@ -36,6 +36,18 @@ HANZI_RUN = re.compile(r"[\u4e00-\u9fff]+")
 LINE_BREAK = re.compile(r"[\r\n]\s*")
 CJK_PUNCTUATION = frozenset("，。、；：！？“”（）")
 MAX_HEADINGS = 50
+
+
+def _first(xpath: str) -> lxml.etree.XPath:
+    """Compile an XPath that returns only its first MAX_HEADINGS matches.
+
+    Cut inside libxml2, not by slicing the result: a page of 60,000 headings would otherwise become 60,000
+    Python objects at once, and the collector's pause over a large heap can outlast the time cap.
+    """
+    return lxml.etree.XPath(f"({xpath})[position() <= {MAX_HEADINGS}]")
+
+
+TITLE_XPATHS = tuple(_first(xpath) for xpath in vocab.TITLE_XPATHS)
 # The warning of an extraction whose bytes no charset read cleanly (source health counts these pages).
 LOSSY_DECODING = "bytes decoded lossily: no encoding fitted"
 MAX_LINES = 20_000
@@ -197,7 +209,7 @@ def _extract(
     title = hinted.title or _title(root, meta, page_title, container, deadline)
     attachments = _attachments(container, url, deadline)
     lines, cut = _cut(_lines(container, deadline), options.max_body_chars)
-    preamble = _preamble(root, container)
+    preamble = _preamble(root, container, deadline)
     _check(deadline)
 
     container_text = _text(container)
@@ -335,12 +347,21 @@ def _select(root: lxml.html.HtmlElement, css: str) -> list[lxml.html.HtmlElement
     return [node for node in _selector(css)(root) if isinstance(node.tag, str)]
 
 
+@lru_cache(maxsize=256)
+def _first_of(css: str) -> lxml.etree.XPath:
+    return _first(_selector(css).path)
+
+
+def _select_first(root: lxml.html.HtmlElement, css: str) -> list[lxml.html.HtmlElement]:
+    return [node for node in _first_of(css)(root) if isinstance(node.tag, str)]
+
+
 def _hint_texts(root: lxml.html.HtmlElement, css: str | None, deadline: float) -> list[str]:
     """Return the texts of the elements a hint matches: a meta tag's content, a <time>'s datetime, else text."""
     if not css:
         return []
     texts = []
-    for node in _select(root, css)[:MAX_HEADINGS]:
+    for node in _select_first(root, css):
         _check(deadline)
         if node.tag == "meta":
             text = tidy(node.get("content") or "")
@@ -408,9 +429,9 @@ def _title(
     """
     page_key = comparison_key(page_title)
     headings = []
-    for xpath in vocab.TITLE_XPATHS:
+    for xpath in TITLE_XPATHS:
         _check(deadline)
-        for node in root.xpath(xpath)[:MAX_HEADINGS]:
+        for node in xpath(root):
             _check(deadline)
             text = _text(node)
             if 4 <= len(text) <= 200 and len(node.xpath(".//a")) <= 1:
@@ -731,12 +752,14 @@ def _repeats(keys: list[str], min_run: int = 3, min_run_chars: int = 200, min_si
     return drop
 
 
-def _preamble(root: lxml.html.HtmlElement, container: lxml.html.HtmlElement) -> str:
+def _preamble(root: lxml.html.HtmlElement, container: lxml.html.HtmlElement, deadline: float) -> str:
     """Return the page text just before the body: where dates, 来源 and view counters sit."""
     parts: list[str] = []
-    for node in root.iter():
+    for n, node in enumerate(root.iter()):
         if node is container:
             break
+        if n % 1000 == 0:
+            _check(deadline)
         if isinstance(node.tag, str):
             if node.text:
                 parts.append(node.text)
